@@ -1,0 +1,132 @@
+"""Environment records in a DynamoDB table, written with conditional writes.
+
+One item per stack slug. Every write is conditional on the version the writer
+read, so two runs can never both create (or both move) one environment; the
+loser gets ``RegistryConflict`` and decides what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from .aws import Aws, error_code
+from .errors import AwsError, LockTimeout
+
+STATUSES = ("creating", "ready", "failed", "destroying", "destroyed")
+BUSY = ("creating", "destroying")
+
+
+class RegistryConflict(LockTimeout):
+    """Someone else wrote the record between our read and our write."""
+
+
+@dataclass(frozen=True)
+class Record:
+    slug: str
+    branch: str
+    pr: int | None = None
+    owner: str = ""
+    branch_source: str = "flag"
+    created_at: float = 0.0
+    last_applied_at: float | None = None
+    expires_at: float | None = None
+    status: str = "creating"
+    outputs: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""
+    error: str = ""
+    changes: dict[str, int] = field(default_factory=dict)
+    updated_at: float = 0.0
+    version: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_JSON_FIELDS = ("outputs", "changes")
+
+
+def _to_item(rec: Record) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    ser = TypeSerializer()
+    item: dict[str, Any] = {}
+    for f in fields(Record):
+        value = getattr(rec, f.name)
+        if f.name in _JSON_FIELDS:
+            value = json.dumps(value, sort_keys=True, default=str)
+        if isinstance(value, float):
+            value = repr(value)  # DynamoDB numbers are decimal strings
+            item[f.name] = {"N": value}
+            continue
+        if value is None:
+            continue
+        item[f.name] = ser.serialize(value)
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> Record:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    de = TypeDeserializer()
+    raw = {k: de.deserialize(v) for k, v in item.items()}
+    kwargs: dict[str, Any] = {}
+    for f in fields(Record):
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        if f.name in _JSON_FIELDS:
+            value = json.loads(value)
+        elif f.name in ("pr", "version"):
+            value = int(value)
+        elif f.name.endswith("_at"):
+            value = float(value)
+        kwargs[f.name] = value
+    return Record(**kwargs)
+
+
+class Registry:
+    def __init__(self, aws: Aws, table: str) -> None:
+        self.table = table
+        self._ddb = aws.client("dynamodb")
+
+    def get(self, slug: str) -> Record | None:
+        try:
+            resp = self._ddb.get_item(TableName=self.table, Key={"slug": {"S": slug}}, ConsistentRead=True)
+        except Exception as exc:
+            raise AwsError(f"cannot read registry table {self.table}: {exc}", table=self.table) from exc
+        return _from_item(resp["Item"]) if "Item" in resp else None
+
+    def all(self) -> list[Record]:
+        records: list[Record] = []
+        try:
+            for page in self._ddb.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True):
+                records.extend(_from_item(i) for i in page.get("Items", []))
+        except Exception as exc:
+            raise AwsError(f"cannot read registry table {self.table}: {exc}", table=self.table) from exc
+        return sorted(records, key=lambda r: r.created_at)
+
+    def put(self, new: Record, expected: Record | None) -> Record:
+        """Write ``new`` only if the stored record is still ``expected`` (None: must not exist)."""
+        stored = replace(new, version=(expected.version + 1) if expected else 1, updated_at=time.time())
+        if expected is None:
+            cond = {"ConditionExpression": "attribute_not_exists(slug)"}
+        else:
+            cond = {"ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": {"N": str(expected.version)}}}
+        try:
+            self._ddb.put_item(TableName=self.table, Item=_to_item(stored), **cond)
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise RegistryConflict(
+                    f"stack {new.slug} was changed by another run while this one worked on it",
+                    slug=new.slug) from exc
+            raise AwsError(f"cannot write registry table {self.table}: {exc}", table=self.table) from exc
+        return stored
+
+    def delete(self, rec: Record) -> None:
+        self._ddb.delete_item(TableName=self.table, Key={"slug": {"S": rec.slug}},
+                              ConditionExpression="version = :v",
+                              ExpressionAttributeValues={":v": {"N": str(rec.version)}})
