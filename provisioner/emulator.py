@@ -49,7 +49,7 @@ def free_port() -> int:
 def answers(url: str, timeout: float = 1.0) -> bool:
     """True when something speaking moto's API answers at ``url``."""
     try:
-        with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=timeout) as resp:
+        with urllib.request.urlopen(f"{url}/moto-api/", timeout=timeout) as resp:
             return resp.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False

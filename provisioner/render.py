@@ -332,6 +332,8 @@ def _hcl_markers(text: str, attributes: Mapping[str, int], source: str) -> dict[
         if _MARKER_WORD not in line:
             continue
         match = _MARKER.match(line)
+        if match is None and line.lstrip().startswith(("#", "//")):
+            continue  # prose that mentions the marker, e.g. a header explaining it
         name = by_line.get(number + 1)
         if match is None or name is None:
             raise RenderError(source, None, f"line {number}: a {_MARKER_WORD} marker must be a comment "

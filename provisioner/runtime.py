@@ -1,0 +1,106 @@
+"""Wire the parts for one command: target (emulator), AWS factory, engine, registry.
+
+Built once per command from typed settings; nothing global. The local target
+starts the emulator when nothing answers and bootstraps it, so a newcomer
+needs no cloud account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import backend, emulator
+from .aws import Aws
+from .config import Settings
+from .errors import ConfigError, ProvisionerError
+
+CLI_CONFIG_NAME = "terraform.rc"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    aws: Aws
+    endpoint: str | None
+    notes: list[str] = field(default_factory=list)
+    _engine: Any = None
+    _registry: Any = None
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            from .engine import make_engine
+
+            self._engine = make_engine(self.settings.engine.command, terraform_env(self))
+        return self._engine
+
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            from .registry import Registry
+
+            self._registry = Registry(self.aws, self.settings.registry.table)
+        return self._registry
+
+
+def resolve_endpoint(settings: Settings, *, start: bool) -> tuple[str | None, list[str]]:
+    """The emulator URL for the local target (starting it when allowed); None for real AWS."""
+    t = settings.target
+    if t.kind == "aws":
+        return None, []
+    if t.endpoint:
+        if not emulator.answers(t.endpoint):
+            raise ProvisionerError(f"no AWS emulator answers at {t.endpoint} (target.endpoint in "
+                                   f"{settings.source})")
+        return t.endpoint, []
+    running = emulator.status(settings.state_dir)
+    if running:
+        return running.url, []
+    if not start:
+        raise ProvisionerError("the local emulator is not running: `provisioner emulator start`")
+    info = emulator.start(settings.state_dir, settings.target.emulator_port)
+    return info.url, [f"started the local AWS emulator at {info.url} (pid {info.pid})"]
+
+
+def open_runtime(settings: Settings, *, start_emulator: bool = True) -> Runtime:
+    endpoint, notes = resolve_endpoint(settings, start=start_emulator)
+    t = settings.target
+    aws = Aws(region=t.region, endpoint=endpoint, profile=t.profile, role_arn=t.role_arn)
+    rt = Runtime(settings=settings, aws=aws, endpoint=endpoint, notes=notes)
+    if endpoint:
+        notes.extend(backend.bootstrap(settings, aws))
+    return rt
+
+
+def write_cli_config(settings: Settings) -> Path:
+    """Terraform CLI config: the provider mirror (if any) and the shared plugin cache."""
+    from .templating import render_template
+
+    mirror = settings.engine.provider_mirror
+    mirror_path = settings.path(mirror).resolve() if mirror else None
+    if mirror_path is not None and not mirror_path.is_dir():
+        raise ConfigError(settings.source, "engine.provider_mirror",
+                          f"{mirror_path} does not exist; build it with `make install` or "
+                          "`provisioner mirror build`")
+    cache = (settings.state_dir / "plugin-cache").resolve() if settings.engine.plugin_cache else None
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
+    text = render_template("terraformrc.hcl.j2", mirror=str(mirror_path) if mirror_path else "",
+                           plugin_cache=str(cache) if cache else "")
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.state_dir / CLI_CONFIG_NAME
+    path.write_text(text)
+    return path
+
+
+def terraform_env(rt: Runtime) -> dict[str, str]:
+    env = {
+        "TF_CLI_CONFIG_FILE": str(write_cli_config(rt.settings).resolve()),
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+        "CHECKPOINT_DISABLE": "1",
+    }
+    env.update(rt.aws.terraform_env())
+    return env
