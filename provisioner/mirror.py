@@ -23,7 +23,8 @@ DEFAULT_VERSION = "3.39.0"
 
 
 def _platform() -> str:
-    machine = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), platform.machine())
+    arch = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+    machine = arch.get(platform.machine(), platform.machine())
     return f"{platform.system().lower()}_{machine}"
 
 

@@ -41,7 +41,7 @@ class StackId:
     source: str = "flag"
 
     def resource_name(self, role: str) -> str:
-        if not re.fullmatch(r"[a-z0-9]{1,%d}" % MAX_ROLE_LEN, role):
+        if not re.fullmatch(rf"[a-z0-9]{{1,{MAX_ROLE_LEN}}}", role):
             raise NamingError(f"role {role!r} must be 1-{MAX_ROLE_LEN} characters of [a-z0-9]")
         return f"{self.slug}-{role}"
 
