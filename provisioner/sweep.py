@@ -24,27 +24,25 @@ def _tagged_via_api(aws: Aws, filters: list[dict[str, Any]]) -> list[str]:
     return arns
 
 
+def _matches(tag_list: list[dict[str, str]], wanted: dict[str, str | None]) -> bool:
+    have = _tag_map(tag_list)
+    return all(k in have and (v is None or have[k] == v) for k, v in wanted.items())
+
+
 def _iam_roles(aws: Aws, wanted: dict[str, str | None]) -> list[str]:
     iam = aws.client("iam")
-    found: list[str] = []
-    for page in iam.get_paginator("list_roles").paginate():
-        for role in page.get("Roles", []):
-            role_tags = _tag_map(iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", []))
-            if all(k in role_tags and (v is None or role_tags[k] == v) for k, v in wanted.items()):
-                found.append(role["Arn"])
-    return found
+    return [role["Arn"]
+            for page in iam.get_paginator("list_roles").paginate() for role in page.get("Roles", [])
+            if _matches(iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", []), wanted)]
 
 
 def _db_subnet_groups(aws: Aws, wanted: dict[str, str | None]) -> list[str]:
     rds = aws.client("rds")
-    found: list[str] = []
-    for page in rds.get_paginator("describe_db_subnet_groups").paginate():
-        for group in page.get("DBSubnetGroups", []):
-            arn = group["DBSubnetGroupArn"]
-            group_tags = _tag_map(rds.list_tags_for_resource(ResourceName=arn).get("TagList", []))
-            if all(k in group_tags and (v is None or group_tags[k] == v) for k, v in wanted.items()):
-                found.append(arn)
-    return found
+    return [group["DBSubnetGroupArn"]
+            for page in rds.get_paginator("describe_db_subnet_groups").paginate()
+            for group in page.get("DBSubnetGroups", [])
+            if _matches(rds.list_tags_for_resource(ResourceName=group["DBSubnetGroupArn"]).get("TagList", []),
+                        wanted)]
 
 
 def find_tagged(aws: Aws, slug: str | None = None) -> list[str]:
