@@ -31,6 +31,7 @@ class Aws:
     profile: str | None = None
     role_arn: str | None = None
     _session: Any = field(default=None, repr=False)
+    _account: str | None = field(default=None, repr=False)
 
     @property
     def is_local(self) -> bool:
@@ -72,7 +73,10 @@ class Aws:
         return env
 
     def account_id(self) -> str:
-        return self.client("sts").get_caller_identity()["Account"]
+        """The caller's account (STS), read once per instance."""
+        if self._account is None:
+            self._account = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account
 
 
 def _assume(base: Any, role_arn: str) -> Any:

@@ -59,7 +59,8 @@ def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl:
     from . import lifecycle
 
     req = stack_request(branch, pr, owner, ttl)
-    result = lifecycle.spinup(ctx.runtime(), req, CliReporter(), dry_run=dry_run)
+    with CliReporter() as reporter:
+        result = lifecycle.spinup(ctx.runtime(), req, reporter, dry_run=dry_run)
     if as_json:
         _echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "dry_run": result.dry_run,
                     "no_changes": result.no_changes,
@@ -87,7 +88,8 @@ def teardown(ctx: Ctx, branch: str | None, dry_run: bool, as_json: bool) -> None
     """Destroy a branch's stack, verify nothing tagged remains, delete its state."""
     from . import lifecycle
 
-    result = lifecycle.teardown(ctx.runtime(), stack_request(branch), CliReporter(), dry_run=dry_run)
+    with CliReporter() as reporter:
+        result = lifecycle.teardown(ctx.runtime(), stack_request(branch), reporter, dry_run=dry_run)
     if as_json:
         _echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "action": result.action,
                     "changes": None if result.counts is None else vars(result.counts),
@@ -122,11 +124,19 @@ class _OfflineRuntime:
 @cli.command()
 @branch_option
 @pr_owner_options
+@json_option
 @pass_ctx
-def render(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None) -> None:
+def render(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, as_json: bool) -> None:
     """Print the staging variables of a branch (JSON, as written for Terraform)."""
-    _stack, rendered = _rendered(ctx, branch, pr, owner)
-    click.echo(json.dumps(rendered.tfvars, indent=2, sort_keys=True))
+    stack, rendered = _rendered(ctx, branch, pr, owner)
+    if as_json:
+        _echo_json({"stack": stack.slug, "branch": stack.branch, "digest": rendered.digest,
+                    "variables": rendered.tfvars})
+    else:
+        click.echo(json.dumps(rendered.tfvars, indent=2, sort_keys=True))
+    for d in rendered.differences:
+        if d.rule == "secret":  # never in the file: say where it comes from, not what it is
+            _err(f"==> {d.variable} is sensitive and not shown: {d.reason}")
 
 
 @cli.command()
@@ -177,12 +187,14 @@ def list_cmd(ctx: Ctx, include_destroyed: bool, as_json: bool) -> None:
 @pass_ctx
 def status(ctx: Ctx, branch: str | None, as_json: bool) -> None:
     """Show one environment: record, outputs, age, expiry."""
-    from . import lifecycle
+    from . import cost, lifecycle
     from .errors import ProvisionerError
 
     stack, rec = lifecycle.status(ctx.runtime(), stack_request(branch))
+    view = _cost_view(ctx, stack.branch, rec)
     if as_json:
-        _echo_json({"stack": stack.slug, "branch": stack.branch, "record": rec.to_json() if rec else None})
+        _echo_json({"stack": stack.slug, "branch": stack.branch, "record": rec.to_json() if rec else None,
+                    "cost": view.to_json()})
         return
     if rec is None:
         raise ProvisionerError(f"no environment for branch {stack.branch!r} ({stack.slug})")
@@ -195,16 +207,29 @@ def status(ctx: Ctx, branch: str | None, as_json: bool) -> None:
         click.echo(f"error:    {rec.error}")
     for name, value in sorted(rec.outputs.items()):
         click.echo(f"  {name} = {json.dumps(value)}")
+    click.echo("scale-down from production (per hour, rough list prices):")
+    click.echo("\n".join(cost.format_view(view)))
+
+
+def _cost_view(ctx: Ctx, branch: str, rec: Any) -> Any:
+    from . import cost
+
+    _stack, rendered = _rendered(ctx, branch, rec.pr if rec else None, rec.owner if rec else None)
+    return cost.for_rendered(ctx.settings, rendered)
 
 
 @cli.command()
+@json_option
 @pass_ctx
-def bootstrap(ctx: Ctx) -> None:
+def bootstrap(ctx: Ctx, as_json: bool) -> None:
     """Create the state bucket, lock table and registry table where missing (idempotent)."""
     from . import backend
 
     rt = ctx.runtime()
     done = backend.bootstrap(rt.settings, rt.aws)
+    if as_json:
+        _echo_json({"created": done})
+        return
     click.echo("\n".join(done) if done else "everything was already in place")
 
 
@@ -214,20 +239,28 @@ def emulator() -> None:
 
 
 @emulator.command("start")
+@json_option
 @pass_ctx
-def emulator_start(ctx: Ctx) -> None:
+def emulator_start(ctx: Ctx, as_json: bool) -> None:
     from . import emulator as emu
 
     info = emu.start(ctx.settings.state_dir, ctx.settings.target.emulator_port)
+    if as_json:
+        _echo_json({"running": True, "url": info.url, "pid": info.pid})
+        return
     click.echo(f"emulator running at {info.url} (pid {info.pid})")
 
 
 @emulator.command("stop")
+@json_option
 @pass_ctx
-def emulator_stop(ctx: Ctx) -> None:
+def emulator_stop(ctx: Ctx, as_json: bool) -> None:
     from . import emulator as emu
 
     info = emu.stop(ctx.settings.state_dir)
+    if as_json:
+        _echo_json({"stopped": info is not None, "pid": info.pid if info else None})
+        return
     click.echo(f"emulator stopped (pid {info.pid}); its contents are gone" if info else "no emulator running")
 
 

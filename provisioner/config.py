@@ -12,15 +12,25 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 from .naming import DEFAULT_NAME_LIMIT, MIN_NAME_LIMIT
 
 CONFIG_ENV = "PROVISIONER_CONFIG"
 DEFAULT_CONFIG_NAME = "staging.toml"
+MAX_CONFIG_BYTES = 1024 * 1024
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -156,6 +166,121 @@ class Engine(_Strict):
     plugin_cache: bool = True
 
 
+class Cost(_Strict):
+    """`status` cost view: price name (or root module variable) -> USD per unit-hour (see cost.py)."""
+
+    prices: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+
+
+class GitHub(_Strict):
+    """Pull-request previews (`provisioner pr-event`)."""
+
+    api_url: str | None = Field(default=None, description="REST API base, e.g. https://ghe.example/api/v3 "
+                                "(default $GITHUB_API_URL, else api.github.com)")
+    label: str | None = Field(default=None, description="only PRs carrying this label get a preview")
+    keep_label: str = Field(default="staging:keep", description="label that marks a stack as kept")
+    skip_drafts: bool = True
+    allow_forks: bool = False
+    deployments: bool = Field(default=True, description="create GitHub Deployments staging/<slug>")
+    comment_outputs: tuple[str, ...] | None = Field(default=None, description="outputs shown in the PR "
+                                                    "comment (default: all)")
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", v):
+            raise ValueError(f"{v!r} is not an http(s) URL like 'https://ghe.example.com/api/v3'")
+        return v.rstrip("/") if v else v
+
+    @field_validator("label", "keep_label")
+    @classmethod
+    def _label(cls, v: str | None) -> str | None:
+        if v is not None and not 1 <= len(v) <= 50:
+            raise ValueError("a GitHub label has 1 to 50 characters")
+        return v
+
+    @model_validator(mode="after")
+    def _distinct(self) -> GitHub:
+        if self.label is not None and self.label == self.keep_label:
+            raise ValueError("label and keep_label must differ")
+        return self
+
+
+def _unique_strings(values: tuple[str, ...], what: str, minimum: int = 1) -> tuple[str, ...]:
+    cleaned = tuple(v.strip() for v in values)
+    for v in cleaned:
+        if len(v) < minimum:
+            raise ValueError(f"{v!r} is too short for {what} (at least {minimum} characters)")
+    return tuple(dict.fromkeys(cleaned))
+
+
+class Production(_Strict):
+    """What staging must never touch or reference (see guard.py and render's identifier scan)."""
+
+    account_ids: tuple[str, ...] = Field(default=(), description="production AWS account ids")
+    state_buckets: tuple[str, ...] = Field(default=(), description="production state buckets")
+    state_prefixes: tuple[str, ...] = Field(
+        default=(), description="production state key prefixes: 'prefix' (any bucket) or 's3://bucket/prefix'")
+    identifiers: tuple[str, ...] = Field(default=(), description="strings no staging variable may contain")
+
+    @field_validator("account_ids", "state_buckets", "state_prefixes", "identifiers", mode="before")
+    @classmethod
+    def _string_list(cls, v: Any, info: ValidationInfo) -> Any:
+        if not isinstance(v, list | tuple) or not all(isinstance(item, str) for item in v):
+            example = '["111111111111"] (quoted: ids may start with 0)' if info.field_name == "account_ids" \
+                else '["one", "two"]'
+            raise ValueError(f"must be a list of strings, e.g. {example}")
+        return v
+
+    @field_validator("account_ids")
+    @classmethod
+    def _accounts(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for item in v:
+            if not re.fullmatch(r"\d{12}", item.strip()):
+                raise ValueError(f"{item!r} is not an AWS account id (12 digits, e.g. \"111111111111\")")
+        return _unique_strings(v, "an account id")
+
+    @field_validator("state_buckets")
+    @classmethod
+    def _buckets(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _unique_strings(v, "a state bucket", 3)
+
+    @field_validator("state_prefixes")
+    @classmethod
+    def _prefixes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = _unique_strings(v, "a state prefix")
+        for item in cleaned:
+            rest = item.removeprefix("s3://")
+            bad_bucket = item.startswith("s3://") and not _S3_BUCKET.fullmatch(rest.split("/")[0])
+            if not rest.strip("/") or bad_bucket:
+                raise ValueError(f"{item!r} is not a key prefix or s3://bucket/prefix")
+        return cleaned
+
+    @field_validator("identifiers")
+    @classmethod
+    def _identifiers(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _unique_strings(v, "a production identifier", 3)
+
+    @property
+    def forbidden(self) -> tuple[str, ...]:
+        """Every string a staging variable must not contain: identifiers, account ids, state buckets."""
+        return tuple(dict.fromkeys((*self.identifiers, *self.account_ids, *self.state_buckets)))
+
+
+SECRET_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|ssm:[A-Za-z0-9_.\-/]{1,2048}"
+                           r"|secretsmanager:[A-Za-z0-9/_+=.@:\-]{1,2048})$")
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def _secret_source(v: str) -> str:
+    v = v.strip()
+    if not SECRET_SOURCE.fullmatch(v):
+        # The value is not echoed: it may be the secret itself, pasted by mistake.
+        raise ValueError("is not a secret source (value not shown); use env:NAME, ssm:/parameter/name "
+                         "or secretsmanager:secret-name, never the secret itself")
+    return v
+
+
 class Settings(_Strict):
     project: Project
     target: Target = Target()
@@ -163,9 +288,22 @@ class Settings(_Strict):
     registry: Registry = Registry()
     stacks: Stacks = Stacks()
     engine: Engine = Engine()
+    production: Production = Production()
+    # Sensitive root module variable -> where its value comes from (env:, ssm:, secretsmanager:).
+    secrets: dict[str, Annotated[str, AfterValidator(_secret_source)]] = Field(default_factory=dict)
+    github: GitHub = GitHub()
+    cost: Cost = Cost()
     # Where the file was read from; paths in it are relative to this directory.
     base_dir: str = Field(default=".", exclude=True)
     source: str = Field(default="<defaults>", exclude=True)
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            if not _VARIABLE_NAME.fullmatch(name):
+                raise ValueError(f"{name[:60]!r} is not a Terraform variable name")
+        return v
 
     def path(self, relative: str) -> Path:
         p = Path(relative)
@@ -249,9 +387,15 @@ def find_config(explicit: str | None = None, cwd: Path | None = None) -> Path:
 def load(explicit: str | None = None, cwd: Path | None = None) -> Settings:
     path = find_config(explicit, cwd)
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(str(path), "", f"file is {size} bytes; a config file is at most "
+                                             f"{MAX_CONFIG_BYTES}")
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(str(path), "", "not valid TOML: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc}") from None
     return validate(data, source=str(path), base_dir=str(path.parent.resolve()))

@@ -424,10 +424,14 @@ def _library_error(command: str, workdir: str, exc: BaseException) -> TerraformE
     return TerraformError(command, workdir, [], f"{type(exc).__name__}: {exc}", None)
 
 
-def _outputs(workdir: str, captured: _Captured) -> dict[str, Any]:
+SENSITIVE_MASK = "(sensitive)"
+
+
+def _outputs(workdir: str, captured: _Captured, mask_sensitive: bool = False) -> dict[str, Any]:
     try:
         data = json.loads("\n".join(captured.lines) or "{}")
-        return {str(name): out["value"] for name, out in data.items()}
+        return {str(name): SENSITIVE_MASK if mask_sensitive and out.get("sensitive") else out["value"]
+                for name, out in data.items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise _library_error("output", workdir, exc) from exc
 
@@ -472,7 +476,7 @@ class Engine(Protocol):
     def destroy(self, workdir: StrPath, *, on_event: EventCallback | None = None,
                 var_files: Sequence[str] = ()) -> RunResult: ...
 
-    def output(self, workdir: StrPath) -> dict[str, Any]: ...
+    def output(self, workdir: StrPath, *, mask_sensitive: bool = False) -> dict[str, Any]: ...
 
     def state_list(self, workdir: StrPath) -> list[str]: ...
 
@@ -549,9 +553,9 @@ class _EngineBase:
         options = Options(var_files=tuple(var_files), lock_timeout=self._lock_timeout)
         return self._command("destroy", workdir, options, on_event)
 
-    def output(self, workdir: StrPath) -> dict[str, Any]:
-        """Root module outputs, name -> value (sensitive values included)."""
-        return _outputs(os.fspath(workdir), self._checked("output", workdir))
+    def output(self, workdir: StrPath, *, mask_sensitive: bool = False) -> dict[str, Any]:
+        """Root module outputs, name -> value (sensitive ones as "(sensitive)" with ``mask_sensitive``)."""
+        return _outputs(os.fspath(workdir), self._checked("output", workdir), mask_sensitive)
 
     def state_list(self, workdir: StrPath) -> list[str]:
         return [line.strip() for line in self._checked("state list", workdir).lines if line.strip()]

@@ -11,10 +11,10 @@ import getpass
 import json
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from . import backend, naming, sweep, workspace
+from . import backend, guard, naming, secrets, sweep, workspace
 from .errors import BadInput, LockTimeout, ProvisionerError
 from .registry import BUSY, Record
 from .runtime import Runtime
@@ -54,6 +54,7 @@ class SpinupResult:
     counts: Any
     dry_run: bool
     differences: tuple
+    tfvars: dict = field(default_factory=dict)  # the rendered staging variables (for the cost view)
 
     @property
     def no_changes(self) -> bool:
@@ -93,7 +94,19 @@ def render_stack(rt: Runtime, stack: naming.StackId, pr: int | None, owner: str)
     module_vars = render.module_variables(str(s.root_module))
     ctx = render.RenderContext(stack=stack, pr=pr, owner=owner)
     injected = {s.project.name_variable: (stack.slug, "stack name derived from the branch")}
-    return render.render(baseline, overrides, module_vars, ctx, injected=injected)
+    guards = render.Guards(identifiers=s.production.forbidden, secrets=s.secrets, source=s.source)
+    return render.render(baseline, overrides, module_vars, ctx, injected=injected, guards=guards)
+
+
+def _scrubbed(rt: Runtime, exc: ProvisionerError) -> ProvisionerError:
+    """``exc`` with every secret value masked in its message (a copy when anything changed)."""
+    text = secrets.redact(exc.message, rt.read_secrets.values())
+    if text == exc.message:
+        return exc
+    clean = type(exc).__new__(type(exc))  # same class (same exit code), same fields; no __init__ re-run
+    clean.__dict__.update(exc.__dict__)
+    clean.message, clean.args = text, (text,)
+    return clean
 
 
 def _check_owner_of_slug(record: Record | None, stack: naming.StackId) -> None:
@@ -130,8 +143,10 @@ def _prepare(rt: Runtime, stack: naming.StackId, tfvars: dict, tag_values: dict)
 def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool = False) -> SpinupResult:
     now = time.time()
     stack = resolve_stack(rt, req)
+    guard.check(rt.settings, rt.aws, backend.location(rt.settings, stack.slug).key)
     owner = req.owner or default_owner()
     rendered = render_stack(rt, stack, req.pr, owner)
+    rt.secret_values()  # every secret is read before anything is written
     record = rt.registry.get(stack.slug)
     _check_owner_of_slug(record, stack)
     _check_not_busy(record, now)
@@ -146,7 +161,7 @@ def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool 
     if dry_run:
         reporter.step("terraform plan (dry run: nothing is applied)")
         plan = rt.engine.plan(str(ws.module_dir), on_event=reporter.event)
-        return SpinupResult(stack, record, plan.counts, True, rendered.differences)
+        return SpinupResult(stack, record, plan.counts, True, rendered.differences, rendered.tfvars)
     fresh = record is None or record.status == "destroyed"
     base = Record(slug=stack.slug, branch=stack.branch, created_at=now) if fresh else record
     working = rt.registry.put(replace(
@@ -157,15 +172,16 @@ def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool 
     reporter.step("terraform apply")
     try:
         result = rt.engine.apply(str(ws.module_dir), on_event=reporter.event)
-        outputs = rt.engine.output(str(ws.module_dir))
+        outputs = rt.engine.output(str(ws.module_dir), mask_sensitive=True)
     except ProvisionerError as exc:
-        rt.registry.put(replace(working, status="failed", error=str(exc)[:4000]), expected=working)
-        raise
+        clean = _scrubbed(rt, exc)
+        rt.registry.put(replace(working, status="failed", error=str(clean)[:4000]), expected=working)
+        raise clean from None
     counts = result.counts
     done = rt.registry.put(replace(
         working, status="ready", outputs=outputs, digest=rendered.digest, last_applied_at=time.time(),
         changes=_counts_dict(counts)), expected=working)
-    return SpinupResult(stack, done, counts, False, rendered.differences)
+    return SpinupResult(stack, done, counts, False, rendered.differences, rendered.tfvars)
 
 
 def _counts_dict(counts: Any) -> dict[str, int]:
@@ -187,10 +203,11 @@ def _inputs_for_teardown(rt: Runtime, stack: naming.StackId, record: Record | No
 def teardown(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool = False) -> TeardownResult:
     now = time.time()
     stack = resolve_stack(rt, req)
+    loc = backend.location(rt.settings, stack.slug)
+    guard.check(rt.settings, rt.aws, loc.key)
     record = rt.registry.get(stack.slug)
     _check_owner_of_slug(record, stack)
     _check_not_busy(record, now)
-    loc = backend.location(rt.settings, stack.slug)
     has_state = backend.state_exists(rt.aws, loc)
     live = record is not None and record.status != "destroyed"
     if not live and not has_state:
@@ -200,6 +217,8 @@ def teardown(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: boo
         reporter.step(f"would destroy stack {stack.slug} (record: {record.status if record else 'none'}, "
                       f"state: {'yes' if has_state else 'no'})")
         return TeardownResult(stack, "dry-run")
+    if has_state:
+        rt.secret_values()  # Terraform destroy needs them too; read before anything is written
     base = record or Record(slug=stack.slug, branch=stack.branch, created_at=now, branch_source=stack.source)
     working = rt.registry.put(replace(base, status="destroying", error=""), expected=record)
     try:
@@ -209,8 +228,9 @@ def teardown(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: boo
             raise ProvisionerError(f"{len(leftovers)} resources tagged {stack.slug} remain after destroy: "
                                    + ", ".join(leftovers[:10]), leftovers=leftovers)
     except ProvisionerError as exc:
-        rt.registry.put(replace(working, status="failed", error=str(exc)[:4000]), expected=working)
-        raise
+        clean = _scrubbed(rt, exc)
+        rt.registry.put(replace(working, status="failed", error=str(clean)[:4000]), expected=working)
+        raise clean from None
     deleted = backend.delete_state(rt.aws, loc)
     rt.registry.put(replace(working, status="destroyed", outputs={}, error=""), expected=working)
     workspace.remove(rt.settings, stack.slug)

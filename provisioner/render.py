@@ -37,6 +37,7 @@ from .naming import StackId
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 JSON_MARKER_KEY = "//production_only"
 MAX_TEMPLATE_OUTPUT = 64 * 1024
+MAX_DEPTH = 64
 DIFFERENCES_TEMPLATE = "differences.txt.j2"
 REPORT_VALUE_WIDTH = 40
 
@@ -141,6 +142,21 @@ class Difference:
 
 
 @dataclass(frozen=True)
+class Guards:
+    """The safety settings a render enforces (from the config's ``[production]`` and ``[secrets]``).
+
+    ``identifiers``: production strings no staging variable may contain, anywhere (nested values,
+    map keys, substrings; compared case-insensitively). ``secrets``: sensitive variable -> source
+    (``env:NAME`` ...); such variables reach Terraform as ``TF_VAR_<name>``, never through a file.
+    ``source`` names the config file in messages.
+    """
+
+    identifiers: tuple[str, ...] = ()
+    secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    source: str = "config"
+
+
+@dataclass(frozen=True)
 class Rendered:
     """The staging variables, how they differ from production, and a digest of the inputs."""
 
@@ -204,6 +220,19 @@ def _canonical(data: Any) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
+def _check_depth(value: Any, source: str, variable: str) -> None:
+    """Refuse values nested deeper than MAX_DEPTH (later steps recurse; Terraform values are shallow)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise RenderError(source, variable, f"the value is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((v, depth + 1) for v in item)
+
+
 def _read_text(path: str | os.PathLike, max_bytes: int | None = None) -> str:
     source = str(path)
     try:
@@ -235,6 +264,8 @@ def _parse_hcl_tree(text: str, source: str) -> Any:
     except UnexpectedInput as exc:
         raise RenderError(source, None, f"malformed HCL at line {exc.line}, column {exc.column}: "
                                         f"{_lark_detail(exc)}") from exc
+    except RecursionError:
+        raise RenderError(source, None, f"values are nested too deeply (the limit is {MAX_DEPTH})") from None
     except (LarkError, RuntimeError, ValueError) as exc:
         raise RenderError(source, None, f"malformed HCL: {exc}") from exc
 
@@ -255,6 +286,8 @@ def _serialize_hcl(tree: Any, source: str) -> dict:
                                         preserve_scientific_notation=False)
     try:
         return hcl2.serialize(hcl2.transform(tree, discard_comments=True), serialization_options=options)
+    except RecursionError:
+        raise RenderError(source, None, f"values are nested too deeply (the limit is {MAX_DEPTH})") from None
     except (LarkError, RuntimeError, ValueError) as exc:
         raise RenderError(source, None, f"malformed HCL: {exc}") from exc
 
@@ -381,6 +414,8 @@ def _load_json(text: str, source: str) -> tuple[dict, dict[str, str]]:
                                         f"{exc.msg}") from exc
     except ValueError as exc:
         raise RenderError(source, None, f"malformed JSON: {exc}") from exc
+    except RecursionError:
+        raise RenderError(source, None, f"values are nested too deeply (the limit is {MAX_DEPTH})") from None
     if not isinstance(data, dict):
         raise RenderError(source, None, f"the top level must be an object of variables, not "
                                         f"{_kind(data) or 'null'}")
@@ -404,6 +439,8 @@ def load_baseline(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES
     text = _read_text(path, max_bytes)
     loader = _load_json if source.endswith(".json") else _load_hcl
     values, production_only = loader(text, source)
+    for name, value in values.items():
+        _check_depth(value, source, name)
     return Baseline(path=source, values=values, production_only=production_only)
 
 
@@ -419,6 +456,8 @@ def load_overrides(path: str | os.PathLike) -> tuple[Override, ...]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RenderError(source, None, f"malformed TOML: {exc}") from exc
+    except RecursionError:
+        raise RenderError(source, None, f"values are nested too deeply (the limit is {MAX_DEPTH})") from None
     return parse_overrides(data, source)
 
 
@@ -477,6 +516,8 @@ def _check_scale(params: Mapping, source: str, variable: str) -> None:
 
 
 def _check_set(params: Mapping, source: str, variable: str) -> None:
+    _check_depth(params["value"], source, variable)
+
     def check(value: Any) -> None:
         if isinstance(value, dict):
             for item in value.values():
@@ -748,13 +789,18 @@ def inputs_digest(baseline: Baseline, overrides: tuple[Override, ...]) -> str:
 
 def render(baseline: Baseline, overrides: tuple[Override, ...], module_vars: Mapping[str, ModuleVariable],
            context: RenderContext, *, injected: Mapping[str, tuple[Any, str]] = MappingProxyType({}),
-           ) -> Rendered:
-    """Baseline values, then each override, then the injected variables; every change reported."""
+           guards: Guards = Guards()) -> Rendered:
+    """Baseline values, then each override, then the injected variables; every change reported.
+
+    Refuses a sensitive variable in the baseline or an override, and any production identifier
+    left anywhere in the result (``guards``)."""
     overrides = tuple(overrides)
     _check_declared(baseline, module_vars)
     _check_injected(baseline, overrides, module_vars, injected)
     _check_overrides_unique(overrides)
+    _check_sensitive(baseline, overrides, module_vars, guards)
     tfvars = copy.deepcopy(baseline.values)
+    sources = dict.fromkeys(tfvars, baseline.path)
     differences = []
     for override in overrides:
         name = override.variable
@@ -763,14 +809,95 @@ def render(baseline: Baseline, overrides: tuple[Override, ...], module_vars: Map
             tfvars.pop(name, None)
         else:
             tfvars[name] = staging
-        sensitive = name in module_vars and module_vars[name].sensitive
+        sources[name] = override.source
         differences.append(Difference(name, baseline.values.get(name, UNSET), staging, override.rule,
-                                      override.reason, sensitive))
+                                      override.reason, False))
     _check_production_only_covered(baseline, overrides)
     for name, (value, reason) in injected.items():
         tfvars[name] = copy.deepcopy(value)
+        sources[name] = f"injected by the provisioner ({reason})"
         differences.append(Difference(name, UNSET, value, "injected", reason, module_vars[name].sensitive))
+    _check_identifiers(tfvars, sources, guards, first=tuple(injected))
+    differences += _secret_differences(guards)
     return Rendered(tfvars=tfvars, differences=tuple(differences), digest=inputs_digest(baseline, overrides))
+
+
+def _secret_differences(guards: Guards) -> list[Difference]:
+    """One masked row per configured secret, so reviewers see where each one comes from."""
+    return [Difference(name, UNSET, source, "secret", f"Terraform gets TF_VAR_{name} from {source}; "
+                       "never written to a file", sensitive=True)
+            for name, source in sorted(guards.secrets.items())]
+
+
+def _check_sensitive(baseline: Baseline, overrides: tuple[Override, ...],
+                     module_vars: Mapping[str, ModuleVariable], guards: Guards) -> None:
+    """A secret never goes through the baseline or an override: they end up in files and reports."""
+    for name in guards.secrets:
+        if name not in module_vars:
+            raise RenderError(f"{guards.source} [secrets]", name, "the root module declares no such "
+                                                                  "variable", _suggest(name, module_vars))
+    sensitive = {name for name, v in module_vars.items() if v.sensitive} | set(guards.secrets)
+    in_baseline = sorted(sensitive & set(baseline.values))
+    if in_baseline:
+        name = in_baseline[0]
+        raise RenderError(baseline.path, name, "is sensitive: a secret never goes in the baseline (it would "
+                                               f"be copied into the rendered files); {_secret_hint(name)}")
+    for override in overrides:
+        if override.variable in sensitive:
+            raise RenderError(override.source, override.variable, "is sensitive: an override would write "
+                                                                  "it into the rendered files; "
+                                                                  + _secret_hint(override.variable))
+
+
+def _secret_hint(name: str) -> str:
+    return (f"remove it and give it a source in [secrets]: {name} = \"env:NAME\", \"ssm:/path\" or "
+            "\"secretsmanager:name\"")
+
+
+def _identifier_in(value: Any, needles: Mapping[str, str], path: str) -> tuple[str, str] | None:
+    """(path, identifier) of the first production identifier inside ``value``, else None."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}[{json.dumps(key, ensure_ascii=False)}]"
+            found = _identifier_in(str(key), needles, f"{inner} (the key)") or \
+                _identifier_in(item, needles, inner)
+            if found:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _identifier_in(item, needles, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, str) or _is_number(value):
+        text = str(value).casefold()
+        for folded, shown in needles.items():
+            if folded in text:
+                return path, shown
+    return None
+
+
+def _check_identifiers(tfvars: Mapping[str, Any], sources: Mapping[str, str], guards: Guards,
+                       first: tuple[str, ...] = ()) -> None:
+    """Refuse any production identifier anywhere in the staging variables, naming where it is.
+
+    ``first`` (the injected variables) are checked first: when the stack name holds an identifier,
+    that is the cause, not the templates that repeat it."""
+    needles = {ident.casefold(): ident for ident in guards.identifiers if ident}
+    if not needles:
+        return
+    for name in sorted(tfvars, key=lambda n: (n not in first, n)):
+        found = _identifier_in(tfvars[name], needles, name)
+        if found:
+            path, ident = found
+            where = "" if path == name else f" at {path}"
+            fix = "it is derived from the branch name: use another branch name" if name in first \
+                else "override it with a staging value"
+            raise RenderError(sources.get(name, "staging variables"), name,
+                              f"the staging value{where} contains the production identifier {ident!r} "
+                              f"([production] in {guards.source}); staging must never reference "
+                              f"production: {fix}")
 
 
 # ---------------------------------------------------------------------------

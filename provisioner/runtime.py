@@ -7,11 +7,12 @@ needs no cloud account.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import backend, emulator
+from . import backend, emulator, guard, secrets
 from .aws import Aws
 from .config import Settings
 from .errors import ConfigError, ProvisionerError
@@ -27,6 +28,7 @@ class Runtime:
     notes: list[str] = field(default_factory=list)
     _engine: Any = None
     _registry: Any = None
+    _secrets: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def engine(self) -> Any:
@@ -43,6 +45,17 @@ class Runtime:
 
             self._registry = Registry(self.aws, self.settings.registry.table)
         return self._registry
+
+    def secret_values(self) -> dict[str, str]:
+        """The ``[secrets]`` values (variable -> value), read once; call before writing anything."""
+        if self._secrets is None:
+            self._secrets = secrets.resolve(self.settings.secrets, self.aws, os.environ)
+        return self._secrets
+
+    @property
+    def read_secrets(self) -> dict[str, str]:
+        """The secret values read so far (none before ``secret_values``): what errors must not show."""
+        return dict(self._secrets or {})
 
 
 def resolve_endpoint(settings: Settings, *, start: bool) -> tuple[str | None, list[str]]:
@@ -69,6 +82,7 @@ def open_runtime(settings: Settings, *, start_emulator: bool = True) -> Runtime:
     t = settings.target
     aws = Aws(region=t.region, endpoint=endpoint, profile=t.profile, role_arn=t.role_arn)
     rt = Runtime(settings=settings, aws=aws, endpoint=endpoint, notes=notes)
+    guard.check(settings, aws)  # before bootstrap writes anything
     if endpoint:
         notes.extend(backend.bootstrap(settings, aws))
     return rt
@@ -103,4 +117,5 @@ def terraform_env(rt: Runtime) -> dict[str, str]:
         "CHECKPOINT_DISABLE": "1",
     }
     env.update(rt.aws.terraform_env())
+    env.update(secrets.terraform_env(rt.secret_values()))
     return env

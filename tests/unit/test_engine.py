@@ -356,6 +356,8 @@ def test_replayed_init_and_init_failure():
 def test_replayed_output_state_list_version():
     eng = ReplayEngine("output", "state_list", "version")
     assert eng.output("/w") == {"names": ["one-a", "one-a"], "secret": "s3cr3t-a"}
+    masked = ReplayEngine("output").output("/w", mask_sensitive=True)  # what the registry stores
+    assert masked == {"names": ["one-a", "one-a"], "secret": "(sensitive)"}
     assert sorted(eng.state_list("/w")) == sorted(RESOURCES)
     assert eng.version() == "1.15.5"
 

@@ -15,6 +15,8 @@ from provisioner.naming import StackId
 from provisioner.render import (
     UNSET,
     Baseline,
+    Difference,
+    Guards,
     ModuleVariable,
     Override,
     RenderContext,
@@ -484,14 +486,14 @@ def test_format_differences_lists_each_difference(fixture_render):
 
 def test_format_differences_elides_long_values_and_hides_sensitive_ones():
     mod = {"blob": var("blob", "string"), "db_password": var("db_password", "string", sensitive=True)}
-    result = render(baseline({"blob": "x" * 100, "db_password": "hunter2"}),
-                    (override("blob", "set", value="y"), override("db_password", "set", value="s3cret")),
-                    mod, CONTEXT)
+    result = render(baseline({"blob": "x" * 100}), (override("blob", "set", value="y"),), mod, CONTEXT,
+                    guards=Guards(secrets={"db_password": "env:DB_PASSWORD"}))
     report = format_differences(result)
     assert '"' + "x" * 38 + "…" in report and "x" * 40 not in report
-    assert "hunter2" not in report and "s3cret" not in report and "(sensitive)" in report
-    as_json = json.dumps([d.to_json() for d in result.differences])
-    assert "hunter2" not in as_json and "s3cret" not in as_json
+    assert "(sensitive)" in report and "TF_VAR_db_password from env:DB_PASSWORD" in report
+    masked = Difference("db_password", "hunter2", "s3cret", "set", "because", sensitive=True)
+    shown = format_differences(Rendered({}, (masked,), "0" * 64)) + json.dumps(masked.to_json())
+    assert "hunter2" not in shown and "s3cret" not in shown and "(sensitive)" in shown
 
 
 def test_format_differences_without_differences():
