@@ -7,9 +7,15 @@ STAMP  := $(VENV)/.installed
 MIRROR := .provisioner/provider-mirror/registry.terraform.io/hashicorp/aws
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install demo teardown-demo test test-unit test-integration lint bench clean
+.PHONY: chromium install demo teardown-demo test test-unit test-integration test-hostile lint bench clean
 
 install: $(STAMP) $(MIRROR)
+
+# Headless browser for the status board test (Debian's package; Playwright never downloads one).
+# Only the tests need it; `make demo` does not.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	  || echo "WARNING: could not install Debian's chromium; the browser test of the board will be skipped"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,14 +36,18 @@ demo: install
 teardown-demo: install
 	$(BIN)/provisioner teardown --branch demo
 
-test: install
-	$(PYTEST) tests/unit tests/integration
+test: install chromium
+	$(PYTEST) tests/unit tests/integration tests/hostile
 
 test-unit: install
 	$(PYTEST) tests/unit
 
-test-integration: install
+test-integration: install chromium
 	$(PYTEST) tests/integration
+
+# The hostile-input corpus (tests/hostile/cases.py) through the real CLI against the emulator.
+test-hostile: install
+	$(PYTEST) tests/hostile
 
 lint: install
 	$(BIN)/ruff check provisioner tests bench

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from typing import Any
 
 import click
@@ -47,28 +46,11 @@ def _err(message: str) -> None:
     click.echo(message, err=True)
 
 
-class CliReporter:
-    """Progress on stderr, resource by resource; results go to stdout."""
+def CliReporter() -> Any:  # noqa: N802  (kept as the name commands construct)
+    """Progress on stderr (live view, GitHub Actions groups or plain lines); results go to stdout."""
+    from .progress import make_reporter
 
-    def __init__(self) -> None:
-        self._started: dict[str, float] = {}
-
-    def step(self, message: str) -> None:
-        _err(f"==> {message}")
-
-    def event(self, ev: Any) -> None:
-        phase = getattr(ev, "phase", None)
-        if phase not in ("start", "complete", "errored"):
-            return
-        verb = {"create": "creating", "update": "updating", "delete": "destroying",
-                "replace": "replacing", "read": "reading"}.get(ev.action, ev.action)
-        if phase == "start":
-            self._started[ev.address] = time.monotonic()
-            _err(f"    {verb:<10} {ev.address}")
-            return
-        took = time.monotonic() - self._started.pop(ev.address, time.monotonic())
-        mark = "done" if phase == "complete" else "FAILED"
-        _err(f"    {mark:<10} {ev.address} ({took:.1f}s)")
+    return make_reporter()
 
 
 # --- options defined once ----------------------------------------------------------------------
@@ -130,6 +112,12 @@ def cli(ctx: click.Context, config: str | None, debug: bool) -> None:
 
 
 from . import cli_commands  # noqa: E402,F401  (registers the commands on `cli`)
+
+# isort: split
+from . import cli_github  # noqa: E402,F401  (registers `pr-event`)
+
+# isort: split
+from . import cli_ops  # noqa: E402,F401  (doctor, board)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -144,7 +144,16 @@ def format_view(view: CostView) -> list[str]:
 
 def for_rendered(settings: Any, rendered: Any) -> CostView:
     """The cost view of one rendered stack against the configured production baseline."""
+    return for_tfvars(settings, rendered.tfvars)
+
+
+def for_tfvars(settings: Any, tfvars: Mapping[str, Any]) -> CostView:
     from .render import load_baseline
 
     baseline = load_baseline(str(settings.path(settings.project.baseline)))
-    return cost_view(baseline.values, rendered.tfvars, settings.cost.prices)
+    return cost_view(baseline.values, tfvars, settings.cost.prices)
+
+
+def summary(view: CostView) -> str:
+    """One line: the staging estimate against production (for the PR comment)."""
+    return format_view(view)[-1].strip()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import lifecycle
+from .cost import for_tfvars, summary
 from .errors import LockTimeout, ProvisionerError
 from .github_api import GitHubClient
 from .github_events import Decision, Event, Policy, decide
@@ -154,12 +155,12 @@ def handle(event: Event, policy: Policy, open_runtime: Callable[[], Runtime], pu
 
 
 def _comment(job: _Job, stack: StackId, record: Record | None, *, status: str, differences: Sequence = (),
-             error: str = "", create: bool = True) -> tuple[str, str]:
+             error: str = "", create: bool = True, cost: str = "") -> tuple[str, str]:
     d = job.decision
     body = render_comment(CommentInput(
         slug=stack.slug, branch=stack.branch, status=status, pr=d.pr, title=d.title,
         owner=record.owner if record else (d.owner or ""), record=record, differences=differences,
-        error=error, run_url=job.run_url, output_names=job.output_names))
+        error=error, run_url=job.run_url, output_names=job.output_names, cost=cost))
     return body, job.publisher.comment(d.repo, d.pr, marker(stack.slug), body, create=create)
 
 
@@ -193,7 +194,9 @@ def _spinup(job: _Job) -> Outcome:
     job.publisher.finish_deployment(d.repo, deployment, "success",
                                     environment_url=url if isinstance(url, str) else None,
                                     description="staging stack ready")
-    body, how = _comment(job, stack, record, status=record.status, differences=result.differences)
+    cost_line = summary(for_tfvars(job.rt.settings, result.tfvars))
+    body, how = _comment(job, stack, record, status=record.status, differences=result.differences,
+                         cost=cost_line)
     detail = "no changes" if result.no_changes else "applied"
     return Outcome(d, stack, record, detail, body, how)
 

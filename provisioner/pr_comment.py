@@ -113,6 +113,7 @@ class CommentInput:
     error: str = ""
     run_url: str | None = None
     output_names: Sequence[str] | None = None   # None: every output
+    cost: str = ""                               # one line: staging vs production hourly estimate
 
 
 def _changes(changes: dict[str, int]) -> str:
@@ -140,6 +141,8 @@ def _summary(inp: CommentInput) -> list[tuple[str, str]]:
         rows.append(("Expires", iso(rec.expires_at) + (" (kept)" if rec.keep else "")))
     if rec:
         rows.append(("Last apply", _changes(rec.changes)))
+    if inp.cost and inp.status not in ("destroyed", "destroying"):
+        rows.append(("Cost", escape_markdown(inp.cost)))
     if inp.run_url:
         rows.append(("Run", link("workflow run", inp.run_url)))
     return rows

@@ -38,6 +38,7 @@ class Record:
     digest: str = ""
     error: str = ""
     changes: dict[str, int] = field(default_factory=dict)
+    keep: bool = False   # kept stacks are exempt from expiry (enforced by the nightly cleanup)
     updated_at: float = 0.0
     version: int = 0
 

@@ -82,3 +82,16 @@ def render_template(name: str, **ctx: Any) -> str:
         raise ProvisionerError(f"template {name!r} not found in {directory}", template=name,
                                directory=str(directory)) from exc
     return template.render(**ctx)
+
+
+def render_html(name: str, **ctx: Any) -> str:
+    """Render an HTML template file with autoescaping on (sandboxed, StrictUndefined)."""
+    directory = templates_dir()
+    env = _BoundedSandbox(undefined=StrictUndefined, autoescape=True,
+                          loader=FileSystemLoader(str(directory)), trim_blocks=True, lstrip_blocks=True)
+    try:
+        template = env.get_template(name)
+    except TemplateNotFound as exc:
+        raise ProvisionerError(f"template {name!r} not found in {directory}", template=name,
+                               directory=str(directory)) from exc
+    return template.render(**ctx)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import boto3
@@ -70,6 +71,7 @@ def test_pr_preview_opened_synchronized_kept_closed(project, gh, tmp_path):
     [comment] = gh.comments_on(REPO, 7)
     assert comment["body"].startswith(marker(slug)) and f"]({url})" in comment["body"]
     assert f"]({RUN_URL})" in comment["body"]
+    assert re.search(r"\| Cost \| estimate\\: .*/h staging vs .*/h production", comment["body"])  # cost view
     [dep] = deployments(gh, slug)
     assert dep["ref"] == load("pull_request.opened")["pull_request"]["head"]["sha"]
     assert gh.statuses(dep["id"]) == ["in_progress", "success"]
