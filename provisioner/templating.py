@@ -67,31 +67,23 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
-def render_template(name: str, **ctx: Any) -> str:
-    """Render the template file ``name`` from the templates directory with ``ctx`` as data."""
+def _render_file(name: str, ctx: dict[str, Any], **options: Any) -> str:
     directory = templates_dir()
-    env = sandbox(
-        loader=FileSystemLoader(str(directory)),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = _BoundedSandbox(undefined=StrictUndefined, loader=FileSystemLoader(str(directory)),
+                          trim_blocks=True, lstrip_blocks=True, **options)
     try:
         template = env.get_template(name)
     except TemplateNotFound as exc:
         raise ProvisionerError(f"template {name!r} not found in {directory}", template=name,
                                directory=str(directory)) from exc
     return template.render(**ctx)
+
+
+def render_template(name: str, **ctx: Any) -> str:
+    """Render the template file ``name`` from the templates directory with ``ctx`` as data."""
+    return _render_file(name, ctx, autoescape=False, keep_trailing_newline=True)
 
 
 def render_html(name: str, **ctx: Any) -> str:
     """Render an HTML template file with autoescaping on (sandboxed, StrictUndefined)."""
-    directory = templates_dir()
-    env = _BoundedSandbox(undefined=StrictUndefined, autoescape=True,
-                          loader=FileSystemLoader(str(directory)), trim_blocks=True, lstrip_blocks=True)
-    try:
-        template = env.get_template(name)
-    except TemplateNotFound as exc:
-        raise ProvisionerError(f"template {name!r} not found in {directory}", template=name,
-                               directory=str(directory)) from exc
-    return template.render(**ctx)
+    return _render_file(name, ctx, autoescape=True)
