@@ -21,7 +21,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+sys.path.insert(0, str(REPO / "tests"))
+
+from projects import write_project  # noqa: E402
+
 from provisioner import emulator, mirror  # noqa: E402
+
+MIRROR = REPO / ".provisioner" / "provider-mirror"
 
 CLI = [sys.executable, "-m", "provisioner"]
 RAW_TERRAFORM = """
@@ -39,24 +45,7 @@ else:
 
 
 def project(root: Path, url: str, *, plugin_cache: bool = True) -> Path:
-    stack = REPO / "modules" / "stack"
-    cfg = root / "staging.toml"
-    root.mkdir(parents=True, exist_ok=True)
-    cfg.write_text(f"""
-[project]
-root_module = "{stack}"
-baseline = "{stack / 'production.tfvars'}"
-overrides = "{stack / 'staging.overrides.toml'}"
-state_dir = "{root / '.provisioner'}"
-[target]
-endpoint = "{url}"
-[backend]
-bucket = "bench-{root.name.lower().replace('_', '-')[-20:]}"
-[engine]
-provider_mirror = "{REPO / '.provisioner' / 'provider-mirror'}"
-plugin_cache = {str(plugin_cache).lower()}
-""")
-    return cfg
+    return write_project(root, url, MIRROR, extra=f"plugin_cache = {str(plugin_cache).lower()}")
 
 
 def timed(argv: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, int]:
@@ -164,7 +153,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    mirror.build(REPO / ".provisioner" / "provider-mirror")
+    mirror.build(MIRROR)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         root = Path(tmp)
         info = emulator.start(root / "emu")

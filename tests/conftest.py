@@ -11,10 +11,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from projects import REPO, write_project  # noqa: F401  (re-exported for the test modules)
 
 from provisioner.emulator import poll
 
-REPO = Path(__file__).resolve().parents[1]
 MIRROR = REPO / ".provisioner" / "provider-mirror"
 
 
@@ -64,37 +64,6 @@ def terraform_binary(tmp_path_factory):
                     "sys.exit(_invoke_cli(sys.argv[1:], 1, 2))\n")
     path.chmod(0o755)
     return path
-
-
-def write_project(root: Path, moto_url: str, mirror: Path, *, engine: str = "embedded",
-                  extra: str = "") -> Path:
-    """A project directory whose staging.toml points at the repo's example stack and the emulator."""
-    root.mkdir(parents=True, exist_ok=True)
-    cfg = root / "staging.toml"
-    stack = REPO / "modules" / "stack"
-    cfg.write_text(f"""
-[project]
-root_module = "{stack}"
-baseline = "{stack / 'production.tfvars'}"
-overrides = "{stack / 'staging.overrides.toml'}"
-state_dir = "{root / '.provisioner'}"
-
-[target]
-kind = "local"
-endpoint = "{moto_url}"
-
-[backend]
-bucket = "it-{root.name[-20:].lower().replace('_', '-')}-state"
-
-[registry]
-table = "it-{root.name[-20:].replace('_', '-')}-envs"
-
-[engine]
-command = "{engine}"
-provider_mirror = "{mirror}"
-{extra}
-""")
-    return cfg
 
 
 def run_cli(cfg: Path, *args: str, env: dict | None = None, check: bool = True,

@@ -1,0 +1,38 @@
+"""Throwaway project directories for tests and benchmarks (no pytest import, so bench/ can use it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_project(root: Path, moto_url: str, mirror: Path, *, engine: str = "embedded",
+                  extra: str = "") -> Path:
+    """A project directory whose staging.toml points at the repo's example stack and the emulator."""
+    root.mkdir(parents=True, exist_ok=True)
+    cfg = root / "staging.toml"
+    stack = REPO / "modules" / "stack"
+    cfg.write_text(f"""
+[project]
+root_module = "{stack}"
+baseline = "{stack / 'production.tfvars'}"
+overrides = "{stack / 'staging.overrides.toml'}"
+state_dir = "{root / '.provisioner'}"
+
+[target]
+kind = "local"
+endpoint = "{moto_url}"
+
+[backend]
+bucket = "it-{root.name[-20:].lower().replace('_', '-')}-state"
+
+[registry]
+table = "it-{root.name[-20:].replace('_', '-')}-envs"
+
+[engine]
+command = "{engine}"
+provider_mirror = "{mirror}"
+{extra}
+""")
+    return cfg
