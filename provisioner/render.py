@@ -129,16 +129,25 @@ class Difference:
     rule: str
     reason: str
     sensitive: bool = False
+    production_only: bool = False   # the production value itself must not travel (reports, PR comments)
+
+    def mask(self, column: str) -> str | None:
+        """The label that replaces the value in ``column`` ("production"/"staging"), or None to show it."""
+        if self.sensitive:
+            return "(sensitive)"
+        if column == "production" and self.production_only:
+            return "(production-only)"
+        return None
 
     def to_json(self) -> dict:
-        """JSON-ready form: sensitive values hidden, ``UNSET`` spelled out."""
-        def shown(value: Any, unset: str) -> Any:
+        """JSON-ready form: sensitive and production-only values hidden, ``UNSET`` spelled out."""
+        def shown(column: str, value: Any, unset: str) -> Any:
             if value is UNSET:
                 return unset
-            return "(sensitive)" if self.sensitive else value
-        return {"variable": self.variable, "production": shown(self.production, "(not set)"),
-                "staging": shown(self.staging, "(module default)"), "rule": self.rule,
-                "reason": self.reason, "sensitive": self.sensitive}
+            return self.mask(column) or value
+        return {"variable": self.variable, "production": shown("production", self.production, "(not set)"),
+                "staging": shown("staging", self.staging, "(module default)"), "rule": self.rule,
+                "reason": self.reason, "sensitive": self.sensitive, "production_only": self.production_only}
 
 
 @dataclass(frozen=True)
@@ -811,7 +820,7 @@ def render(baseline: Baseline, overrides: tuple[Override, ...], module_vars: Map
             tfvars[name] = staging
         sources[name] = override.source
         differences.append(Difference(name, baseline.values.get(name, UNSET), staging, override.rule,
-                                      override.reason, False))
+                                      override.reason, False, name in baseline.production_only))
     _check_production_only_covered(baseline, overrides)
     for name, (value, reason) in injected.items():
         tfvars[name] = copy.deepcopy(value)
@@ -911,12 +920,12 @@ def write_tfvars(rendered: Rendered, path: str | os.PathLike) -> Path:
     return write_private_json(path, rendered.tfvars)
 
 
-def _show(value: Any, sensitive: bool, unset: str, width: int = REPORT_VALUE_WIDTH) -> str:
+def _show(value: Any, mask: str | None, unset: str, width: int = REPORT_VALUE_WIDTH) -> str:
     """A value as one line of compact JSON, non-printable characters escaped, elided past ``width``."""
     if value is UNSET:
         return unset
-    if sensitive:
-        return "(sensitive)"
+    if mask:
+        return mask
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
     return text if len(text) <= width else text[:width - 1] + "…"
@@ -931,8 +940,9 @@ def format_differences(rendered: Rendered) -> str:
     from .templating import render_template
 
     columns = ("variable", "production", "staging", "rule", "reason")
-    rows = [{"variable": _one_line(d.variable), "production": _show(d.production, d.sensitive, "(not set)"),
-             "staging": _show(d.staging, d.sensitive, "(module default)"), "rule": d.rule,
+    rows = [{"variable": _one_line(d.variable),
+             "production": _show(d.production, d.mask("production"), "(not set)"),
+             "staging": _show(d.staging, d.mask("staging"), "(module default)"), "rule": d.rule,
              "reason": _one_line(d.reason)}
             for d in rendered.differences]
     headers = {column: column for column in columns}

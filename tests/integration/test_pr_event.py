@@ -72,6 +72,11 @@ def test_pr_preview_opened_synchronized_kept_closed(project, gh, tmp_path):
     assert comment["body"].startswith(marker(slug)) and f"]({url})" in comment["body"]
     assert f"]({RUN_URL})" in comment["body"]
     assert re.search(r"\| Cost \| estimate\\: .*/h staging vs .*/h production", comment["body"])  # cost view
+    unescaped = comment["body"].replace("\\", "")
+    for production_only in ("events.pagerduty.com", "acme-prod-customer-exports", "rds:acme-prod",
+                            "api.acme-corp.com"):
+        assert production_only not in unescaped  # production-only values never reach the PR
+    assert "(production-only)" in unescaped
     [dep] = deployments(gh, slug)
     assert dep["ref"] == load("pull_request.opened")["pull_request"]["head"]["sha"]
     assert gh.statuses(dep["id"]) == ["in_progress", "success"]

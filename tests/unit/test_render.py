@@ -478,7 +478,9 @@ def test_format_differences_lists_each_difference(fixture_render):
     for diff in fixture_render.differences:
         row = next(line for line in lines if line.startswith(diff.variable + " "))
         assert diff.rule in row and diff.reason in row
-    assert '"oncall@acme-corp.com"' in report and "(module default)" in report
+    # production-only values never travel into reports (they reach PR comments and CI logs)
+    assert "oncall@acme-corp.com" not in report and "(production-only)" in report
+    assert "(module default)" in report
     assert fixture_render.digest in report
     starts = {line.index(" injected ") for line in lines if " injected " in line}
     assert {line.index(" scale ") for line in lines if " scale " in line} == starts  # columns align
@@ -505,3 +507,14 @@ def test_templates_dir_can_be_overridden(tmp_path, monkeypatch):
     (tmp_path / "hello.txt.j2").write_text("hello {{ who }}\n")
     monkeypatch.setenv("PROVISIONER_TEMPLATES", str(tmp_path))
     assert render_template("hello.txt.j2", who="{{ 7*7 }}") == "hello {{ 7*7 }}\n"
+
+
+def test_production_only_values_are_masked_in_json_but_kept_in_memory(fixture_render):
+    masked = [d for d in fixture_render.differences if d.production_only]
+    assert masked, "the fixture baseline marks production-only variables"
+    for d in masked:
+        shown = d.to_json()
+        assert shown["production"] == "(production-only)" and shown["production_only"] is True
+        assert d.production not in (UNSET, "(production-only)")  # the real value stays available to checks
+    plain = [d for d in fixture_render.differences if not d.production_only and d.production is not UNSET]
+    assert all(d.to_json()["production"] == d.production for d in plain if not d.sensitive)
