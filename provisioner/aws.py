@@ -3,7 +3,8 @@
 An ``Aws`` is handed its target settings and (for the local emulator) its
 endpoint; nothing here is global or cached at class level, so tests point an
 instance at the emulator they started. Throttling and 5xx answers are retried
-by botocore's ``standard`` retry mode, configured once here.
+by botocore's own retry modes; attempts and mode come from ``retry.AwsRetry``
+(``[retry] aws_attempts`` / ``aws_mode``), the one place retry policies are defined.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import AwsError
+from .retry import AwsRetry, aws_retry_config
 
 # Every service the example stack and the tool itself touch; the local target
 # points all of them at the emulator (both for boto3 and for Terraform).
@@ -21,7 +23,6 @@ SERVICES = (
     "resourcegroupstaggingapi",
 )
 LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
-RETRY_CONFIG = {"mode": "standard", "max_attempts": 6}
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Aws:
     endpoint: str | None = None          # set for the local emulator
     profile: str | None = None
     role_arn: str | None = None
+    retries: AwsRetry = field(default_factory=AwsRetry)
     _session: Any = field(default=None, repr=False)
     _account: str | None = field(default=None, repr=False)
 
@@ -51,7 +53,7 @@ class Aws:
     def client(self, service: str) -> Any:
         from botocore.config import Config
 
-        cfg = Config(retries=RETRY_CONFIG, connect_timeout=5, read_timeout=60)
+        cfg = Config(retries=aws_retry_config(self.retries), connect_timeout=5, read_timeout=60)
         kwargs: dict[str, Any] = {"config": cfg}
         if self.endpoint:
             kwargs["endpoint_url"] = self.endpoint

@@ -639,8 +639,17 @@ class BinaryEngine(_EngineBase):
         return _Captured(lines, err or "", retcode)
 
 
-def make_engine(spec: str, env: Mapping[str, str], *, lock_timeout: str | None = None) -> Engine:
-    """``"embedded"`` -> EmbeddedEngine; anything else is a terraform/tofu executable."""
-    if spec == "embedded":
-        return EmbeddedEngine(env, lock_timeout=lock_timeout)
-    return BinaryEngine(spec, env, lock_timeout=lock_timeout)
+def make_engine(spec: str, env: Mapping[str, str], *, lock_timeout: str | None = None,
+                retry: Any = None, on_retry: Callable[[Any], None] | None = None) -> Engine:
+    """``"embedded"`` -> EmbeddedEngine; anything else is a terraform/tofu executable.
+
+    With ``retry`` (a ``retry.TerraformRetry``) the engine is wrapped in ``retry.RetryingEngine``:
+    commands that fail with a known transient error are run again (``on_retry`` hears of each).
+    """
+    inner: Engine = (EmbeddedEngine(env, lock_timeout=lock_timeout) if spec == "embedded"
+                     else BinaryEngine(spec, env, lock_timeout=lock_timeout))
+    if retry is None:
+        return inner
+    from .retry import RetryingEngine
+
+    return RetryingEngine(inner, retry, on_retry=on_retry)
