@@ -73,8 +73,12 @@ def _ensure_bucket(s3: Any, bucket: str, region: str) -> list[str]:
         args: dict[str, Any] = {"Bucket": bucket}
         if region != "us-east-1":
             args["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        s3.create_bucket(**args)
-        done.append(f"created state bucket {bucket}")
+        try:
+            s3.create_bucket(**args)
+            done.append(f"created state bucket {bucket}")
+        except Exception as exc:
+            if error_code(exc) != "BucketAlreadyOwnedByYou":  # a concurrent run created it first
+                raise AwsError(f"cannot create state bucket {bucket}: {exc}", bucket=bucket) from exc
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
         "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
@@ -92,21 +96,31 @@ def ensure_table(ddb: Any, name: str, key: str) -> bool:
     except Exception as exc:
         if error_code(exc) != "ResourceNotFoundException":
             raise AwsError(f"cannot reach DynamoDB table {name}: {exc}", table=name) from exc
-    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
+    created = True
+    try:
+        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
+    except Exception as exc:
+        if error_code(exc) != "ResourceInUseException":  # a concurrent run created it first
+            raise AwsError(f"cannot create DynamoDB table {name}: {exc}", table=name) from exc
+        created = False
     ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    return True
+    return created
 
 
 def bootstrap(settings: Settings, aws: Aws) -> list[str]:
-    """Create the state bucket, lock table and registry table where missing. Idempotent."""
+    """Create the state bucket, lock table and the registry, lease and audit tables where missing.
+
+    Idempotent."""
     done = _ensure_bucket(aws.client("s3"), settings.backend.bucket, settings.target.region)
     ddb = aws.client("dynamodb")
     if settings.backend.locking == "dynamodb" and ensure_table(ddb, settings.backend.lock_table, "LockID"):
         done.append(f"created lock table {settings.backend.lock_table}")
-    if ensure_table(ddb, settings.registry.table, "slug"):
-        done.append(f"created registry table {settings.registry.table}")
+    r = settings.registry
+    for table, key in ((r.table, "slug"), (r.lease_table, "slug"), (r.audit_table, "id")):
+        if ensure_table(ddb, table, key):
+            done.append(f"created table {table}")
     return done
 
 
@@ -118,6 +132,22 @@ def state_exists(aws: Aws, loc: StateLocation) -> bool:
         if error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
             return False
         raise AwsError(f"cannot read state s3://{loc.bucket}/{loc.key}: {exc}") from exc
+
+
+def state_slugs(aws: Aws, settings: Settings) -> set[str]:
+    """Stack ids that have a state file under the configured prefix."""
+    s3, prefix = aws.client("s3"), settings.backend.key_prefix + "/"
+    slugs: set[str] = set()
+    try:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=settings.backend.bucket, Prefix=prefix)
+        for page in pages:
+            for obj in page.get("Contents", []):
+                rest = obj["Key"][len(prefix):]
+                if rest.count("/") == 1 and rest.endswith("/" + STATE_FILE):
+                    slugs.add(rest.split("/", 1)[0])
+    except Exception as exc:
+        raise AwsError(f"cannot list states in s3://{settings.backend.bucket}/{prefix}: {exc}") from exc
+    return slugs
 
 
 def put_inputs(aws: Aws, loc: StateLocation, body: bytes) -> None:

@@ -111,13 +111,11 @@ def cli(ctx: click.Context, config: str | None, debug: bool) -> None:
     ctx.obj = Ctx(config, debug)
 
 
-from . import cli_commands  # noqa: E402,F401  (registers the commands on `cli`)
+# Registers the commands on `cli` (each module adds its own).
+from . import cli_commands, cli_fleet, cli_github, cli_ops  # noqa: E402,F401,I001
 
 # isort: split
-from . import cli_github  # noqa: E402,F401  (registers `pr-event`)
-
-# isort: split
-from . import cli_ops  # noqa: E402,F401  (doctor, board)
+from . import cli_sweep  # noqa: E402,F401  (registers `sweep`)
 
 
 def main(argv: list[str] | None = None) -> None:

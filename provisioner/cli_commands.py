@@ -50,17 +50,18 @@ def _counts(counts: Any) -> str:
 @branch_option
 @pr_owner_options
 @click.option("--ttl", default=None, help="time to live, e.g. 48h (capped by stacks.max_ttl)")
+@click.option("--reset", is_flag=True, help="destroy the stack first, then create it afresh")
 @dry_run_option
 @json_option
 @pass_ctx
 def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl: str | None,
-           dry_run: bool, as_json: bool) -> None:
+           reset: bool, dry_run: bool, as_json: bool) -> None:
     """Create or update the staging stack of a branch (idempotent)."""
     from . import lifecycle
 
     req = stack_request(branch, pr, owner, ttl)
     with CliReporter() as reporter:
-        result = lifecycle.spinup(ctx.runtime(), req, reporter, dry_run=dry_run)
+        result = lifecycle.spinup(ctx.runtime(), req, reporter, dry_run=dry_run, reset=reset)
     if as_json:
         _echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "dry_run": result.dry_run,
                     "no_changes": result.no_changes,
@@ -81,15 +82,22 @@ def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl:
 
 @cli.command()
 @branch_option
+@click.option("--stack", "slug", default=None, help="the stack id instead of the branch (e.g. a state "
+              "without a record)")
 @dry_run_option
 @json_option
 @pass_ctx
-def teardown(ctx: Ctx, branch: str | None, dry_run: bool, as_json: bool) -> None:
+def teardown(ctx: Ctx, branch: str | None, slug: str | None, dry_run: bool, as_json: bool) -> None:
     """Destroy a branch's stack, verify nothing tagged remains, delete its state."""
+    from dataclasses import replace
+
     from . import lifecycle
 
+    if slug and branch:
+        raise click.UsageError("give --branch or --stack, not both")
+    req = replace(stack_request(branch), slug=slug) if slug else stack_request(branch)
     with CliReporter() as reporter:
-        result = lifecycle.teardown(ctx.runtime(), stack_request(branch), reporter, dry_run=dry_run)
+        result = lifecycle.teardown(ctx.runtime(), req, reporter, dry_run=dry_run)
     if as_json:
         _echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "action": result.action,
                     "changes": None if result.counts is None else vars(result.counts),

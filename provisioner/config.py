@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import retry
 from .errors import ConfigError
 from .naming import DEFAULT_NAME_LIMIT, MIN_NAME_LIMIT
 
@@ -133,13 +134,27 @@ class Registry(_Strict):
 
     _table = field_validator("table")(classmethod(lambda cls, v: _table_name(v)))
 
+    @property
+    def lease_table(self) -> str:
+        """Operation leases, one per stack being worked on."""
+        return f"{self.table}-leases"
+
+    @property
+    def audit_table(self) -> str:
+        return f"{self.table}-audit"
+
 
 class Stacks(_Strict):
     default_ttl: str = "48h"
     max_ttl: str = "168h"
+    idle_ttl: str = Field(default="24h", description="expire a stack this long after its last spinup")
     name_limit: int = Field(default=DEFAULT_NAME_LIMIT, ge=MIN_NAME_LIMIT, le=63)
+    max_live: int = Field(default=0, ge=0, description="quota of live stacks; 0 = unlimited")
+    lease_ttl: str = Field(default="2m", description="an operation's lease lapses this long after its "
+                           "last heartbeat (its holder died)")
+    lease_wait: str = Field(default="15m", description="how long a second operation on a stack waits")
 
-    @field_validator("default_ttl", "max_ttl")
+    @field_validator("default_ttl", "max_ttl", "idle_ttl", "lease_ttl", "lease_wait")
     @classmethod
     def _ttl(cls, v: str) -> str:
         parse_duration(v)
@@ -159,11 +174,70 @@ class Stacks(_Strict):
     def max_ttl_seconds(self) -> int:
         return parse_duration(self.max_ttl)
 
+    @property
+    def idle_ttl_seconds(self) -> int:
+        return parse_duration(self.idle_ttl)
+
+    @property
+    def lease_ttl_seconds(self) -> int:
+        return parse_duration(self.lease_ttl)
+
+    @property
+    def lease_wait_seconds(self) -> int:
+        return parse_duration(self.lease_wait)
+
+
+class Cleanup(_Strict):
+    """The nightly `provisioner cleanup`."""
+
+    parallel: int = Field(default=4, ge=1, le=32, description="teardowns at once, each in its own process")
+    failed_after: str = Field(default="6h", description="tear down failed stacks older than this")
+
+    @field_validator("failed_after")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @property
+    def failed_after_seconds(self) -> int:
+        return parse_duration(self.failed_after)
+
 
 class Engine(_Strict):
     command: str = Field(default="embedded", description="'embedded' or the path of terraform/tofu")
     provider_mirror: str | None = Field(default=None, description="filesystem mirror for offline installs")
     plugin_cache: bool = True
+
+
+class Retry(_Strict):
+    """Re-runs of Terraform commands that failed transiently, and boto3's retries (see retry.py)."""
+
+    terraform_attempts: int = Field(default=retry.DEFAULT_TERRAFORM_ATTEMPTS, ge=1, le=10,
+                                    description="runs of one Terraform command, the first included")
+    terraform_patterns: tuple[str, ...] = Field(
+        default=(), description="regular expressions of transient Terraform errors (added to the defaults)")
+    terraform_patterns_mode: Literal["extend", "replace"] = Field(
+        default="extend", description="'replace': terraform_patterns are the whole list, no defaults")
+    initial_wait: float = Field(default=retry.DEFAULT_INITIAL_WAIT, ge=0, le=600,
+                                description="seconds before the second run; doubles each time")
+    max_wait: float = Field(default=retry.DEFAULT_MAX_WAIT, ge=0, le=3600)
+    aws_attempts: int = Field(default=retry.DEFAULT_AWS_ATTEMPTS, ge=1, le=20,
+                              description="attempts of each of the tool's own AWS calls, the first included")
+    aws_mode: Literal["standard", "adaptive", "legacy"] = retry.DEFAULT_AWS_MODE
+
+    @field_validator("terraform_patterns")
+    @classmethod
+    def _patterns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        retry.compile_patterns(v)
+        return v
+
+    @model_validator(mode="after")
+    def _some_patterns(self) -> Retry:
+        if self.terraform_patterns_mode == "replace" and not self.terraform_patterns:
+            raise ValueError("terraform_patterns_mode = 'replace' needs terraform_patterns "
+                             "(or set terraform_attempts = 1 to never retry)")
+        return self
 
 
 class Cost(_Strict):
@@ -293,6 +367,8 @@ class Settings(_Strict):
     secrets: dict[str, Annotated[str, AfterValidator(_secret_source)]] = Field(default_factory=dict)
     github: GitHub = GitHub()
     cost: Cost = Cost()
+    retry: Retry = Retry()
+    cleanup: Cleanup = Cleanup()
     # Where the file was read from; paths in it are relative to this directory.
     base_dir: str = Field(default=".", exclude=True)
     source: str = Field(default="<defaults>", exclude=True)

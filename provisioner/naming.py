@@ -82,6 +82,14 @@ def stack_id(branch: str | None, *, limit: int = DEFAULT_NAME_LIMIT, source: str
     return StackId(branch=branch, slug=f"{readable}-{digest}", source=source)
 
 
+_SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+
+
+def is_slug(text: str) -> bool:
+    """True for a well-formed stack id (as ``stack_id`` makes them, at most 63 characters)."""
+    return len(text) <= 63 and _SLUG.fullmatch(text) is not None
+
+
 _TAG_VALUE_OK = re.compile(r"[^\w .:/=+\-@]", re.ASCII)
 
 

@@ -39,6 +39,8 @@ class Record:
     error: str = ""
     changes: dict[str, int] = field(default_factory=dict)
     keep: bool = False   # kept stacks are exempt from expiry (enforced by the nightly cleanup)
+    fixed_expires_at: float | None = None   # created + ttl (moved by extend), capped by max_ttl
+    active_at: float | None = None          # last spinup or extend: the idle clock starts here
     updated_at: float = 0.0
     version: int = 0
 

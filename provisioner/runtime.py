@@ -28,14 +28,24 @@ class Runtime:
     notes: list[str] = field(default_factory=list)
     _engine: Any = None
     _registry: Any = None
+    # Hears each Terraform re-run after a transient error; a use case points it at its reporter.
+    on_retry: Any = field(default=lambda notice: None, repr=False)
+    # When this run took the lease of the stack it works on (a state lock older than that is a dead run's).
+    lease_since: float | None = None
+    _leases: Any = None
+    _audit: Any = None
     _secrets: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def engine(self) -> Any:
         if self._engine is None:
             from .engine import make_engine
+            from .retry import policies_from_settings
 
-            self._engine = make_engine(self.settings.engine.command, terraform_env(self))
+            policy, _ = policies_from_settings(self.settings)
+            self._engine = make_engine(self.settings.engine.command, terraform_env(self),
+                                       lock_timeout=self.settings.backend.lock_timeout, retry=policy,
+                                       on_retry=lambda notice: self.on_retry(notice))
         return self._engine
 
     @property
@@ -45,6 +55,23 @@ class Runtime:
 
             self._registry = Registry(self.aws, self.settings.registry.table)
         return self._registry
+
+    @property
+    def leases(self) -> Any:
+        if self._leases is None:
+            from .lease import Leases
+
+            s = self.settings
+            self._leases = Leases(self.aws, s.registry.lease_table, s.stacks.lease_ttl_seconds)
+        return self._leases
+
+    @property
+    def audit(self) -> Any:
+        if self._audit is None:
+            from .audit import AuditLog
+
+            self._audit = AuditLog(self.aws, self.settings.registry.audit_table)
+        return self._audit
 
     def secret_values(self) -> dict[str, str]:
         """The ``[secrets]`` values (variable -> value), read once; call before writing anything."""
@@ -80,7 +107,10 @@ def resolve_endpoint(settings: Settings, *, start: bool) -> tuple[str | None, li
 def open_runtime(settings: Settings, *, start_emulator: bool = True) -> Runtime:
     endpoint, notes = resolve_endpoint(settings, start=start_emulator)
     t = settings.target
-    aws = Aws(region=t.region, endpoint=endpoint, profile=t.profile, role_arn=t.role_arn)
+    from .retry import policies_from_settings
+
+    _, aws_retry = policies_from_settings(settings)
+    aws = Aws(region=t.region, endpoint=endpoint, profile=t.profile, role_arn=t.role_arn, retries=aws_retry)
     rt = Runtime(settings=settings, aws=aws, endpoint=endpoint, notes=notes)
     guard.check(settings, aws)  # before bootstrap writes anything
     if endpoint:

@@ -20,7 +20,7 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def default_tags(stack: StackId, *, pr: int | None, owner: str, expires_at: float) -> dict[str, str]:
+def default_tags(stack: StackId, *, pr: int | None, owner: str, expires_at: float | None) -> dict[str, str]:
     """Tag values are sanitised: branch names and owners come from strangers."""
     return {
         MANAGED_BY: MANAGED_BY_VALUE,
@@ -28,5 +28,5 @@ def default_tags(stack: StackId, *, pr: int | None, owner: str, expires_at: floa
         BRANCH: tag_value(stack.branch) or "-",
         PR: str(pr) if pr is not None else "none",
         OWNER: tag_value(owner) or "unknown",
-        EXPIRES_AT: iso(expires_at),
+        EXPIRES_AT: iso(expires_at) if expires_at is not None else "kept",
     }
