@@ -168,8 +168,9 @@ def _counts(changes: Mapping[str, Any]) -> ChangeCounts:
 def parse_event(obj: Mapping[str, Any]) -> ResourceEvent | Diagnostic | ChangeCounts | dict | None:
     """Map one Terraform ``-json`` UI message to a view, or None when it carries nothing we use.
 
-    Outputs messages become ``{name: value}`` (plan-time outputs have no value yet and are
-    left out). version, log, refresh_*, init_output and unknown types give None.
+    Outputs messages become ``{name: value}``: plan-time outputs have no value yet and are left
+    out; a sensitive output of the final message (Terraform prints its type, never its value)
+    becomes ``SENSITIVE_MASK``. version, log, refresh_*, init_output and unknown types give None.
     """
     kind = obj.get("type")
     if kind == "planned_change":
@@ -184,7 +185,8 @@ def parse_event(obj: Mapping[str, Any]) -> ResourceEvent | Diagnostic | ChangeCo
         return _diagnostic(obj.get("diagnostic") or {})
     if kind == "outputs":
         outputs = obj.get("outputs") or {}
-        return {name: out["value"] for name, out in outputs.items() if "value" in out}
+        return {name: out["value"] if "value" in out else SENSITIVE_MASK for name, out in outputs.items()
+                if "value" in out or (out.get("sensitive") and "type" in out)}
     return None
 
 

@@ -13,6 +13,8 @@ re-downloading providers). Everything generated is JSON, never hand-built HCL.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -100,6 +102,42 @@ def prepare(settings: Settings, slug: str, *, tfvars: dict[str, Any], provider: 
     override = {"provider": {"aws": provider}, "terraform": {"backend": {"s3": backend}}}
     write_private_json(ws.override, override)
     return ws
+
+
+INIT_STAMP = "init.sha256"
+
+
+def init_key(settings: Settings, ws: Workspace) -> str:
+    """What ``terraform init`` depends on: the module sources, the backend settings, the engine and
+    the provider source. Not the variables or the provider's tags, which change more often."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in ws.tree.rglob("*") if p.is_file() and ".terraform" not in p.parts
+                       and p.name not in (TFVARS_NAME, OVERRIDE_NAME, ".terraform.lock.hcl")):
+        digest.update(str(path.relative_to(ws.tree)).encode() + b"\0" + path.read_bytes() + b"\0")
+    backend = json.loads(ws.override.read_text())["terraform"]
+    engine = settings.engine
+    digest.update(json.dumps([backend, engine.command, engine.provider_mirror, engine.plugin_cache],
+                             sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def initialised(settings: Settings, ws: Workspace) -> bool:
+    """True when a previous init of this working directory still holds (skip a redundant init)."""
+    stamp = ws.root / INIT_STAMP
+    providers = ws.module_dir / ".terraform" / "providers"
+    if not (stamp.is_file() and (ws.module_dir / ".terraform.lock.hcl").is_file() and providers.is_dir()):
+        return False
+    if any(not p.exists() for p in providers.rglob("*")):  # a plugin-cache link that points nowhere
+        return False
+    return stamp.read_text() == init_key(settings, ws)
+
+
+def mark_initialised(settings: Settings, ws: Workspace) -> None:
+    (ws.root / INIT_STAMP).write_text(init_key(settings, ws))
+
+
+def forget_init(ws: Workspace) -> None:
+    (ws.root / INIT_STAMP).unlink(missing_ok=True)
 
 
 def remove(settings: Settings, slug: str) -> None:

@@ -200,9 +200,10 @@ def test_parse_event_ignores_messages_without_views(name, kinds):
             assert parse_event(obj) is None
 
 
-def test_parse_event_outputs_skip_values_not_known_or_sensitive():
+def test_parse_event_outputs_skip_unknown_values_and_mask_sensitive_ones():
     outputs = [parse_event(o) for o in _objs("apply_create") if o["type"] == "outputs"]
-    assert outputs == [{}, {"names": ["one-a", "one-a"]}]  # plan part, then apply (secret is redacted)
+    # plan part (values not known yet), then apply (Terraform never prints the secret's value)
+    assert outputs == [{}, {"names": ["one-a", "one-a"], "secret": "(sensitive)"}]
 
 
 def test_parse_stream_accepts_lines_or_objects():
@@ -226,7 +227,7 @@ def test_apply_create_stream():
                                    for a in RESOURCES}
     assert diagnostics == ()
     assert counts == ChangeCounts(3, 0, 0, 0, "apply")
-    assert outputs == {"names": ["one-a", "one-a"]}
+    assert outputs == {"names": ["one-a", "one-a"], "secret": "(sensitive)"}
 
 
 def test_apply_update_stream_reports_replace_as_delete_then_create():
@@ -236,7 +237,7 @@ def test_apply_update_stream_reports_replace_as_delete_then_create():
     assert by["terraform_data.two"] == [("planned", "replace"), ("start", "delete"), ("complete", "delete"),
                                         ("start", "create"), ("complete", "create")]
     assert counts == ChangeCounts(1, 1, 1, 0, "apply")
-    assert outputs == {"names": ["one-b", "one-b"]}
+    assert outputs == {"names": ["one-b", "one-b"], "secret": "(sensitive)"}
 
 
 def test_plan_streams():
@@ -310,7 +311,7 @@ def test_replayed_apply_calls_on_event_and_returns_result():
     assert isinstance(result, RunResult) and result.retcode == 0 and result.has_changes is None
     assert list(result.events) == seen and len(seen) == 9
     assert result.counts == ChangeCounts(3, 0, 0, 0, "apply")
-    assert result.outputs == {"names": ["one-a", "one-a"]}
+    assert result.outputs == {"names": ["one-a", "one-a"], "secret": "(sensitive)"}
 
 
 def test_replayed_plans_expect_exit_0_and_2():
