@@ -91,6 +91,7 @@ def overhead(cfg: Path, runs: int) -> dict:
         rows["tool_up"].append(took)
         rss.append(peak)
         wd = raw_workdir(cfg, f"bench/raw-{i}")
+        shutil.rmtree(wd / ".terraform")  # raw starts from a fresh working directory, as the tool does
         rows["raw_up"].append(raw("init", wd, env) + raw("apply", wd, env))
         rows["tool_down"].append(tool(cfg, "teardown", "--branch", f"bench/tool-{i}")[0])
         rows["raw_down"].append(raw("destroy", wd, env))

@@ -1,0 +1,136 @@
+"""Fleet benchmarks: parallel stacks, cleanup planning at scale, cleanup wall time by parallelism.
+
+    .venv/bin/python bench/bench_fleet.py [--stacks 8] [--cleanup-stacks 16] [--levels 1,2,4]
+
+Starts its own moto server; prints a markdown table and appends it to BENCHMARKS.md (written by
+bench_core.py first when run through `make bench`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from projects import write_project  # noqa: E402
+
+from provisioner import cleanup, config, emulator, mirror, runtime  # noqa: E402
+from provisioner.naming import stack_id  # noqa: E402
+from provisioner.registry import Record  # noqa: E402
+
+MIRROR = REPO / ".provisioner" / "provider-mirror"
+
+
+def run(cfg: Path, *args: str) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one CLI run."""
+    env = {**os.environ, "PROVISIONER_CONFIG": str(cfg)}
+    t = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "provisioner", *args],
+                          capture_output=True, text=True, env=env)
+    took = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"provisioner {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    return took, int(proc.stderr.strip().splitlines()[-1])
+
+
+def many(cfg: Path, op: str, branches: list[str], parallel: int) -> float:
+    t = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        list(pool.map(lambda b: run(cfg, op, "--branch", b), branches))
+    return time.perf_counter() - t
+
+
+def parallel_stacks(cfg: Path, n: int) -> dict:
+    names = [f"par/{i}" for i in range(n)]
+    out = {"up_serial": many(cfg, "spinup", names, 1), "down_serial": many(cfg, "teardown", names, 1)}
+    out["up_parallel"] = many(cfg, "spinup", names, 4)
+    out["down_parallel"] = many(cfg, "teardown", names, 4)
+    return out
+
+
+def planning(cfg: Path, n: int = 1000) -> float:
+    rt = runtime.open_runtime(config.load(str(cfg)), start_emulator=False)
+    now = time.time()
+    for i in range(n):
+        b = f"plan/{i}"
+        rt.registry.put(Record(slug=stack_id(b).slug, branch=b, status="ready", created_at=now - i,
+                               fixed_expires_at=now + (-1 if i % 10 == 0 else 3600), active_at=now),
+                        expected=None)
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        plan = cleanup.plan_cleanup(rt)
+        times.append(time.perf_counter() - t)
+    assert len(plan.items) >= n // 10
+    return statistics.median(times)
+
+
+def cleanup_runs(cfg: Path, n: int, levels: list[int]) -> dict:
+    out = {}
+    for level in levels:
+        names = [f"clean{level}/{i}" for i in range(n)]
+        many(cfg, "spinup", names, 4)  # setup, not measured
+        time.sleep(1)
+        env = {**os.environ, "PROVISIONER_CONFIG": str(cfg)}
+        t = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "provisioner", "cleanup",
+                               "--parallel", str(level), "--json"], capture_output=True, text=True, env=env)
+        took = time.perf_counter() - t
+        if proc.returncode != 0:
+            raise SystemExit(f"cleanup failed:\n{proc.stderr[-3000:]}")
+        rss = int(proc.stderr.strip().splitlines()[-1])
+        out[level] = (took, rss)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stacks", type=int, default=8)
+    ap.add_argument("--cleanup-stacks", type=int, default=16)
+    ap.add_argument("--levels", default="1,2,4")
+    args = ap.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    mirror.build(MIRROR)
+    with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
+        info = emulator.start(Path(tmp) / "emu")
+        try:
+            fast = write_project(Path(tmp) / "fleet", info.url, MIRROR)
+            # every stack expires a second after it is made, so the cleanup finds them all
+            expiring = write_project(Path(tmp) / "clean", info.url, MIRROR,
+                                     extra='[stacks]\ndefault_ttl = "1s"\n')
+            plan_cfg = write_project(Path(tmp) / "plan", info.url, MIRROR)
+            par = parallel_stacks(fast, args.stacks)
+            plan_s = planning(plan_cfg)
+            runs = cleanup_runs(expiring, args.cleanup_stacks, levels)
+        finally:
+            emulator.stop(Path(tmp) / "emu")
+    rows = [
+        (f"{args.stacks} spinups: 4 at once vs one after another", f"{par['up_parallel']:.1f} s vs "
+         f"{par['up_serial']:.1f} s", ">= 1.5x", f"{par['up_serial'] / par['up_parallel']:.2f}x"),
+        (f"{args.stacks} teardowns: 4 at once vs one after another", f"{par['down_parallel']:.1f} s vs "
+         f"{par['down_serial']:.1f} s", ">= 3x", f"{par['down_serial'] / par['down_parallel']:.2f}x"),
+        ("cleanup planning over 1,000 registry records (median of 3)", f"{plan_s:.3f} s", "< 1 s",
+         f"{plan_s:.3f} s"),
+    ]
+    for level, (took, rss) in runs.items():
+        rows.append((f"cleanup of {args.cleanup_stacks} stacks at --parallel {level}", f"{took:.1f} s, "
+                     f"peak RSS {rss / 1024:.0f} MiB (largest process)", "report", f"{took:.1f} s"))
+    text = "\n".join(["| figure | measured (one run each) | target | result |", "|---|---|---|---|"]
+                     + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows])
+    print(text)
+    with open(REPO / "BENCHMARKS.md", "a") as f:
+        f.write(f"\n## Fleet (bench/bench_fleet.py)\n\n{text}\n")
+
+
+if __name__ == "__main__":
+    main()

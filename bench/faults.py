@@ -1,0 +1,106 @@
+"""Fault injection: SIGKILL spinup and teardown at random points, re-run, count what is left.
+
+    .venv/bin/python bench/faults.py [--trials N] [--seed S]
+
+Each trial starts `provisioner spinup` (or, on a live stack, `provisioner teardown`) in its own
+process group, kills the whole group (CLI and Terraform worker) after a random delay, then runs
+the same command again and checks that it converges. At the end every stack is torn down and the
+emulator is searched for resources tagged with any trial's stack (orphans) and for stacks with
+resources but no record (lost records). Starts its own moto server; prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from projects import write_project  # noqa: E402
+
+from provisioner import config, emulator, mirror, runtime, sweep  # noqa: E402
+from provisioner.naming import stack_id  # noqa: E402
+
+MIRROR = REPO / ".provisioner" / "provider-mirror"
+
+
+def cli(cfg: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PROVISIONER_CONFIG": str(cfg)}
+    return subprocess.run([sys.executable, "-m", "provisioner", *args], capture_output=True, text=True,
+                          env=env, timeout=900)
+
+
+def killed(cfg: Path, args: list[str], delay: float) -> bool:
+    """Run the command, SIGKILL its process group after ``delay``; True if it was still running."""
+    env = {**os.environ, "PROVISIONER_CONFIG": str(cfg)}
+    proc = subprocess.Popen([sys.executable, "-m", "provisioner", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    try:
+        proc.wait(timeout=delay)
+        return False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return True
+
+
+def trial(cfg: Path, branch: str, op: str, delay: float) -> dict:
+    if op == "teardown":
+        cli(cfg, "spinup", "--branch", branch)
+    hit = killed(cfg, [op, "--branch", branch], delay)
+    again = cli(cfg, op, "--branch", branch, "--json")
+    status = json.loads(cli(cfg, "status", "--branch", branch, "--json").stdout or "{}").get("record") or {}
+    want = "ready" if op == "spinup" else "destroyed"
+    return {"op": op, "delay": round(delay, 2), "killed": hit, "rerun_exit": again.returncode,
+            "converged": again.returncode == 0 and status.get("status") == want,
+            "error": again.stderr.strip().splitlines()[-1][:120] if again.returncode else ""}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trials", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    mirror.build(MIRROR)
+    with tempfile.TemporaryDirectory(prefix="faults-") as tmp:
+        info = emulator.start(Path(tmp) / "emu")
+        try:
+            cfg = write_project(Path(tmp) / "faults", info.url, MIRROR, extra='[stacks]\nlease_ttl = "3s"\n')
+            rows = []
+            for i in range(args.trials):
+                op = "spinup" if i % 2 == 0 else "teardown"
+                delay = rng.uniform(1.0, 9.0) if op == "spinup" else rng.uniform(1.0, 14.0)
+                rows.append({"branch": f"fault/{i}", **trial(cfg, f"fault/{i}", op, delay)})
+                print(json.dumps(rows[-1]), file=sys.stderr)
+            for r in rows:
+                cli(cfg, "teardown", "--branch", r["branch"])
+            rt = runtime.open_runtime(config.load(str(cfg)), start_emulator=False)
+            orphans = {r["branch"]: sweep.find_tagged(rt.aws, stack_id(r["branch"]).slug) for r in rows}
+            records = {r.slug: r for r in rt.registry.all()}
+            lost = [b for b, arns in orphans.items() if arns and stack_id(b).slug not in records]
+        finally:
+            emulator.stop(Path(tmp) / "emu")
+    print("| op | trials | killed mid-run | converged on re-run | orphans after teardown | lost records |")
+    print("|---|---|---|---|---|---|")
+    for op in ("spinup", "teardown"):
+        mine = [r for r in rows if r["op"] == op]
+        killed_n, converged = sum(r["killed"] for r in mine), sum(r["converged"] for r in mine)
+        print(f"| {op} | {len(mine)} | {killed_n} | {converged} | "
+              f"{sum(len(orphans[r['branch']]) for r in mine)} | {sum(r['branch'] in lost for r in mine)} |")
+    failures = [r for r in rows if not r["converged"]]
+    for r in failures:
+        print(f"not converged: {r}")
+
+
+if __name__ == "__main__":
+    main()
