@@ -301,18 +301,40 @@ def _serialize_hcl(tree: Any, source: str) -> dict:
         raise RenderError(source, None, f"malformed HCL: {exc}") from exc
 
 
-def _top_level_attributes(tree: Any, source: str) -> dict[str, int]:
-    """Name -> line of each top-level assignment; refuses blocks and repeated names."""
-    lines: dict[str, int] = {}
+def _layout(tree: Any) -> list[tuple[str, str | None, Any]]:
+    """(kind, attribute name, line) of each top-level node, in order."""
+    out: list[tuple[str, str | None, Any]] = []
     body = tree.children[0] if tree.children else None
     for node in getattr(body, "children", ()):
-        kind = getattr(node, "data", None)
+        kind = str(getattr(node, "data", ""))
         line = getattr(getattr(node, "meta", None), "line", "?")
+        out.append((kind, str(node.children[0].children[0]) if kind == "attribute" else None, line))
+    return out
+
+
+def _parsed(text: str, source: str) -> tuple[dict, list[tuple[str, str | None, Any]]]:
+    """(serialized values, top-level layout) of an HCL text, cached by content: parsing HCL with
+    python-hcl2 (lark) is the slowest step of a render, and baselines and modules rarely change."""
+    from . import parse_cache
+
+    key = parse_cache.key("hcl-v1", text)
+    hit = parse_cache.get(key)
+    if hit is not None:
+        return hit["raw"], [tuple(x) for x in hit["layout"]]
+    tree = _parse_hcl_tree(text, source)
+    raw, layout = _serialize_hcl(tree, source), _layout(tree)
+    parse_cache.put(key, {"raw": raw, "layout": layout})
+    return raw, layout
+
+
+def _top_level_attributes(layout: list[tuple[str, str | None, Any]], source: str) -> dict[str, int]:
+    """Name -> line of each top-level assignment; refuses blocks and repeated names."""
+    lines: dict[str, int] = {}
+    for kind, name, line in layout:
         if kind == "block":
             raise RenderError(source, None, f"line {line}: a variable file holds assignments, not blocks")
-        if kind != "attribute":
+        if kind != "attribute" or name is None:
             continue
-        name = str(node.children[0].children[0])
         if name in lines:
             raise RenderError(source, name, f"line {line}: assigned again (first at line {lines[name]})")
         lines[name] = line
@@ -389,9 +411,8 @@ def _hcl_markers(text: str, attributes: Mapping[str, int], source: str) -> dict[
 
 
 def _load_hcl(text: str, source: str) -> tuple[dict, dict[str, str]]:
-    tree = _parse_hcl_tree(text, source)
-    attributes = _top_level_attributes(tree, source)
-    raw = _serialize_hcl(tree, source)
+    raw, layout = _parsed(text, source)
+    attributes = _top_level_attributes(layout, source)
     values = {name: _hcl_literal(raw[name], source, name) for name in attributes}
     return values, _hcl_markers(text, attributes, source)
 
@@ -606,7 +627,7 @@ def module_variables(root_module_dir: str | os.PathLike) -> dict[str, ModuleVari
     where: dict[str, str] = {}
     for path in files:
         source = str(path)
-        raw = _serialize_hcl(_parse_hcl_tree(_read_text(path, DEFAULT_MAX_BYTES), source), source)
+        raw, _ = _parsed(_read_text(path, DEFAULT_MAX_BYTES), source)
         for block in raw.get("variable", []):
             for label, body in block.items():
                 variable = _module_variable(label, body, source)

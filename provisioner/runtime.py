@@ -7,6 +7,7 @@ needs no cloud account.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,8 +115,26 @@ def open_runtime(settings: Settings, *, start_emulator: bool = True) -> Runtime:
     rt = Runtime(settings=settings, aws=aws, endpoint=endpoint, notes=notes)
     guard.check(settings, aws)  # before bootstrap writes anything
     if endpoint:
-        notes.extend(backend.bootstrap(settings, aws))
+        notes.extend(_bootstrap_local(settings, aws))
     return rt
+
+
+BOOTSTRAP_STAMP = "bootstrapped.json"
+
+
+def _bootstrap_local(settings: Settings, aws: Aws) -> list[str]:
+    """Bootstrap the emulator; once per emulator the tool started (it forgets everything when it
+    stops, and a new one has a new pid). An emulator given by ``target.endpoint`` is checked every time."""
+    managed = None if settings.target.endpoint else emulator.read_info(settings.state_dir)
+    stamp = settings.state_dir / BOOTSTRAP_STAMP
+    key = json.dumps([managed.pid, managed.started_at, settings.backend.model_dump(),
+                      settings.registry.table] if managed else None)
+    if managed and stamp.is_file() and stamp.read_text() == key:
+        return []
+    done = backend.bootstrap(settings, aws)
+    if managed:
+        stamp.write_text(key)
+    return done
 
 
 def write_cli_config(settings: Settings) -> Path:

@@ -18,6 +18,12 @@ from provisioner.emulator import poll
 MIRROR = REPO / ".provisioner" / "provider-mirror"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_parse_cache(tmp_path_factory):
+    """Keep the parse cache of test runs (and of the CLI processes they start) out of ~/.cache."""
+    os.environ["PROVISIONER_CACHE_DIR"] = str(tmp_path_factory.mktemp("parse-cache"))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
