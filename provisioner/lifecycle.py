@@ -297,7 +297,8 @@ def _init(rt: Runtime, ws: workspace.Workspace, reporter: Reporter) -> None:
         return
     reporter.step("terraform init")
     workspace.forget_init(ws)
-    rt.engine.init(str(ws.module_dir))
+    with workspace.init_lock(rt.settings):
+        rt.engine.init(str(ws.module_dir))
     workspace.mark_initialised(rt.settings, ws)
 
 

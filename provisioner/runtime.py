@@ -164,6 +164,11 @@ def terraform_env(rt: Runtime) -> dict[str, str]:
         "TF_IN_AUTOMATION": "1",
         "TF_INPUT": "0",
         "CHECKPOINT_DISABLE": "1",
+        # Without this, every init of a fresh working directory (no lock entry yet) unpacks the
+        # provider into the shared plugin cache again, overwriting it while other stacks' applies
+        # verify it ("does not match any of the checksums recorded in the dependency lock file").
+        # The cache is filled once (under workspace.init_lock) from the mirror we control.
+        "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE": "true",
     }
     env.update(rt.aws.terraform_env())
     env.update(secrets.terraform_env(rt.secret_values()))

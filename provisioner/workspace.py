@@ -13,10 +13,13 @@ re-downloading providers). Everything generated is JSON, never hand-built HCL.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +137,23 @@ def initialised(settings: Settings, ws: Workspace) -> bool:
 
 def mark_initialised(settings: Settings, ws: Workspace) -> None:
     (ws.root / INIT_STAMP).write_text(init_key(settings, ws))
+
+
+@contextmanager
+def init_lock(settings: Settings) -> Iterator[None]:
+    """One ``terraform init`` at a time per state directory.
+
+    Terraform's plugin cache is not safe for concurrent writers: parallel inits that find it empty
+    all unpack the provider into it, and a run can then see a half-written package ("does not
+    match any of the checksums recorded in the dependency lock file"). Inits are short; applies
+    and destroys, which only read the cache, still run in parallel."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.state_dir / "init.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def forget_init(ws: Workspace) -> None:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import boto3
@@ -78,8 +79,9 @@ def test_cleanup_plan_gives_each_reason(tmp_path, moto_url, provider_mirror):
 def test_cleanup_parallel_goes_on_past_a_failure(tmp_path, moto_url, provider_mirror):
     cfg = write_project(tmp_path / "nightly", moto_url, provider_mirror)
     branches = [f"nightly/{i}" for i in range(6)]
-    for b in branches:
-        run_cli(cfg, "spinup", "--branch", b, "--ttl", "1s")
+    # four at once from an empty plugin cache: concurrent inits must not corrupt it
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda b: run_cli(cfg, "spinup", "--branch", b, "--ttl", "1s"), branches))
     rt = runtime.open_runtime(config.load(str(cfg)), start_emulator=False)
     broken = stack_id(branches[2]).slug
     put_state(rt, broken, b"this is not a terraform state")  # its destroy cannot even read the state
