@@ -23,8 +23,8 @@ from .github_api import check_repo
 PR_EVENTS = ("pull_request", "pull_request_target")
 SPINUP_ACTIONS = ("opened", "reopened", "synchronize", "ready_for_review")
 DISPATCH_ACTIONS = ("spinup", "teardown")
-CLEANUP_NOTE = ("the nightly cleanup is `provisioner cleanup` (not yet built); "
-                "this schedule run does nothing")
+CLEANUP_NOTE = ("the nightly cleanup is its own command, `provisioner cleanup` (it reads PR states "
+                "with GITHUB_TOKEN and GITHUB_REPOSITORY); this pr-event run does nothing")
 
 
 class Policy(Protocol):
