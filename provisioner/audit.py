@@ -18,16 +18,23 @@ from typing import Any
 from .aws import Aws
 from .errors import AwsError, ProvisionerError
 
+CI_ACTOR_VARS = ("GITHUB_ACTOR", "GITLAB_USER_LOGIN")
 
-def actor() -> str:
-    """The CI actor when there is one, else the OS user."""
-    for var in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
+
+def user() -> str:
+    """Who is acting: the CI actor when there is one, else the OS user."""
+    for var in (*CI_ACTOR_VARS, "USER"):
         if os.environ.get(var):
-            return f"{os.environ[var]} (ci)"
+            return os.environ[var]
     try:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def actor() -> str:
+    """``user()``, marked "(ci)" when it is a CI actor."""
+    return f"{user()} (ci)" if any(os.environ.get(v) for v in CI_ACTOR_VARS) else user()
 
 
 @dataclass(frozen=True)

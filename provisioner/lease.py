@@ -10,7 +10,6 @@ and the next run may take over (and break the dead run's Terraform state lock).
 
 from __future__ import annotations
 
-import getpass
 import os
 import socket
 import threading
@@ -22,17 +21,13 @@ from dataclasses import dataclass
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
+from .audit import user
 from .aws import Aws, error_code
 from .errors import AwsError, LockTimeout
 
 
 def holder_id() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    who = os.environ.get("GITHUB_ACTOR") or user
-    return f"{who}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    return f"{user()}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,7 @@ Progress goes to a ``Reporter``; the core never prints.
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from . import backend, expiry, guard, lease, naming, retry, secrets, sweep, workspace
-from .audit import audited
+from .audit import audited, user
 from .errors import BadInput, LockTimeout, ProvisionerError, RefusedError, TerraformError
 from .registry import BUSY, Record
 from .runtime import Runtime
@@ -72,13 +70,8 @@ class TeardownResult:
 
 
 def default_owner() -> str:
-    for var in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"):
-        if os.environ.get(var):
-            return os.environ[var]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    """The owner of a stack nobody named: the CI actor, else the OS user."""
+    return user()
 
 
 def resolve_stack(rt: Runtime, req: StackRequest) -> naming.StackId:
@@ -325,7 +318,7 @@ def teardown(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: boo
     record = rt.registry.get(stack.slug)
     _check_owner_of_slug(record, stack)
     has_state = backend.state_exists(rt.aws, loc)
-    if not (record is not None and record.status != "destroyed") and not has_state:
+    if _nothing_to_destroy(record, has_state):
         reporter.step(f"nothing to tear down for branch {stack.branch!r} ({stack.slug})")
         return TeardownResult(stack, "nothing")
     if dry_run:
@@ -338,6 +331,10 @@ def teardown(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: boo
         return _teardown_held(rt, stack, reporter)
 
 
+def _nothing_to_destroy(record: Record | None, has_state: bool) -> bool:
+    return (record is None or record.status == "destroyed") and not has_state
+
+
 def _teardown_held(rt: Runtime, stack: naming.StackId, reporter: Reporter) -> TeardownResult:
     """Destroy, sweep what remains tagged with the stack, verify, delete state, mark destroyed.
 
@@ -346,7 +343,7 @@ def _teardown_held(rt: Runtime, stack: naming.StackId, reporter: Reporter) -> Te
     record = rt.registry.get(stack.slug)
     _check_owner_of_slug(record, stack)
     has_state = backend.state_exists(rt.aws, loc)
-    if not (record is not None and record.status != "destroyed") and not has_state:
+    if _nothing_to_destroy(record, has_state):
         return TeardownResult(stack, "nothing")
     _resumed(record, reporter)
     base = record or Record(slug=stack.slug, branch=stack.branch, created_at=time.time(),
