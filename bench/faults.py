@@ -79,7 +79,7 @@ def main() -> None:
             rows = []
             for i in range(args.trials):
                 op = "spinup" if i % 2 == 0 else "teardown"
-                delay = rng.uniform(1.0, 9.0) if op == "spinup" else rng.uniform(1.0, 14.0)
+                delay = rng.uniform(0.8, 4.5) if op == "spinup" else rng.uniform(1.0, 14.0)
                 rows.append({"branch": f"fault/{i}", **trial(cfg, f"fault/{i}", op, delay)})
                 print(json.dumps(rows[-1]), file=sys.stderr)
             for r in rows:

@@ -102,10 +102,17 @@ class Registry:
             raise AwsError(f"cannot read registry table {self.table}: {exc}", table=self.table) from exc
         return _from_item(resp["Item"]) if "Item" in resp else None
 
-    def all(self) -> list[Record]:
+    def all(self, *, without: tuple[str, ...] = ()) -> list[Record]:
+        """Every record, oldest first. ``without`` leaves bulky fields (e.g. "outputs") unread: they
+        come back as their defaults, and the scan moves a fraction of the data."""
+        kwargs: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
+        if without:
+            names = [f.name for f in fields(Record) if f.name not in without]
+            kwargs["ProjectionExpression"] = ", ".join(f"#f{i}" for i in range(len(names)))
+            kwargs["ExpressionAttributeNames"] = {f"#f{i}": n for i, n in enumerate(names)}
         records: list[Record] = []
         try:
-            for page in self._ddb.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True):
+            for page in self._ddb.get_paginator("scan").paginate(**kwargs):
                 records.extend(_from_item(i) for i in page.get("Items", []))
         except Exception as exc:
             raise AwsError(f"cannot read registry table {self.table}: {exc}", table=self.table) from exc
