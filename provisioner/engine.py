@@ -303,6 +303,7 @@ COMMANDS: Mapping[str, CommandSpec] = {
     "destroy": CommandSpec(("destroy",), (*_RUN, "-auto-approve"), frozenset({"var_files", "lock_timeout"})),
     "output": CommandSpec(("output",), ("-no-color", "-json")),
     "state list": CommandSpec(("state", "list"), ("-no-color",)),
+    "state pull": CommandSpec(("state", "pull"), ()),
     "force-unlock": CommandSpec(("force-unlock",), ("-force", "-no-color"), frozenset({"lock_id"})),
     "version": CommandSpec(("version",), ("-json",)),
 }
@@ -482,6 +483,8 @@ class Engine(Protocol):
 
     def state_list(self, workdir: StrPath) -> list[str]: ...
 
+    def state_pull(self, workdir: StrPath) -> dict[str, Any]: ...
+
     def force_unlock(self, workdir: StrPath, lock_id: str) -> None: ...
 
     def version(self) -> str: ...
@@ -561,6 +564,14 @@ class _EngineBase:
 
     def state_list(self, workdir: StrPath) -> list[str]:
         return [line.strip() for line in self._checked("state list", workdir).lines if line.strip()]
+
+    def state_pull(self, workdir: StrPath) -> dict[str, Any]:
+        """The stack's current state document ({} when there is none yet)."""
+        captured = self._checked("state pull", workdir)
+        try:
+            return json.loads("\n".join(captured.lines) or "{}")
+        except ValueError as exc:
+            raise _library_error("state pull", os.fspath(workdir), exc) from exc
 
     def force_unlock(self, workdir: StrPath, lock_id: str) -> None:
         self._checked("force-unlock", workdir, Options(lock_id=lock_id))

@@ -184,10 +184,41 @@ def _unlocked(rt: Runtime, stack: naming.StackId, workdir: str, call: Callable[[
         return call()
 
 
-def _resumed(record: Record | None, reporter: Reporter) -> None:
+def _resumed(record: Record | None, reporter: Reporter) -> bool:
     """Under the lease, a busy record means the run that set it died: say so and carry on."""
     if record and record.status in BUSY:
         reporter.step(f"the previous run died while {record.status} stack {record.slug}; taking over")
+        return True
+    return False
+
+
+def _state_keys(state: dict) -> set[str]:
+    """Every arn and id recorded in a Terraform state document."""
+    keys: set[str] = set()
+    for resource in state.get("resources", []):
+        for instance in resource.get("instances", []):
+            attrs = instance.get("attributes") or {}
+            keys.update(str(attrs[k]) for k in ("arn", "id") if attrs.get(k))
+    return keys
+
+
+def _in_state(arn: str, keys: set[str]) -> bool:
+    bare = arn.removesuffix(":*")
+    return bool({arn, bare, bare.rsplit(":", 1)[-1], bare.rsplit("/", 1)[-1]} & keys)
+
+
+def _sweep_strays(rt: Runtime, stack: naming.StackId, workdir: str, reporter: Reporter) -> None:
+    """Delete what a killed apply created but never wrote to state (Terraform saves state only every
+    ~20 s mid-apply): such resources carry our tags but would make the re-run fail as "already
+    exists". Run only when taking over from a dead run, under the lease."""
+    keys = _state_keys(rt.engine.state_pull(workdir))
+    plan = sweep.plan_sweep(rt.aws, set(), only_slug=stack.slug)
+    strays = tuple(i for i in plan.items if not _in_state(i.arn, keys))
+    if strays:
+        reporter.step(f"deleting {len(strays)} resources the dead run created but never recorded in state")
+        sweep.execute(rt.aws, replace(plan, items=strays), reporter)
+        rt.audit.append("sweep-strays", stack.slug, stack.branch,
+                        detail=", ".join(i.arn for i in strays)[:2000])
 
 
 def _check_quota(rt: Runtime, stack: naming.StackId, fresh: bool) -> None:
@@ -250,7 +281,7 @@ def _apply(rt: Runtime, stack: naming.StackId, req: StackRequest, owner: str, re
     now = time.time()
     record = rt.registry.get(stack.slug)  # read again under the lease
     _check_owner_of_slug(record, stack)
-    _resumed(record, reporter)
+    took_over = _resumed(record, reporter)
     fresh = record is None or record.status == "destroyed"
     _check_quota(rt, stack, fresh)
     base = Record(slug=stack.slug, branch=stack.branch, created_at=now) if fresh else record
@@ -269,6 +300,8 @@ def _apply(rt: Runtime, stack: naming.StackId, req: StackRequest, owner: str, re
     try:
         wd = str(ws.module_dir)
         _init(rt, ws, reporter)
+        if took_over:
+            _sweep_strays(rt, stack, wd, reporter)
         reporter.step("terraform apply")
         result = _unlocked(rt, stack, wd, lambda: rt.engine.apply(wd, on_event=reporter.event), reporter)
         # the apply's own outputs message (sensitive values masked); `output` only if it had none

@@ -228,6 +228,9 @@ class RetryingEngine:
     def state_list(self, workdir: StrPath) -> list[str]:
         return self._call("state list", self.inner.state_list, workdir)
 
+    def state_pull(self, workdir: StrPath) -> dict[str, Any]:
+        return self._call("state pull", self.inner.state_pull, workdir)
+
     def force_unlock(self, workdir: StrPath, lock_id: str) -> None:
         self.inner.force_unlock(workdir, lock_id)  # never repeated: see recover_lock
 

@@ -134,3 +134,31 @@ def test_next_spinup_recovers_a_killed_apply_by_itself(tmp_path, moto_url, provi
     run_cli(cfg, "teardown", "--branch", stack.branch)
     rt = runtime.open_runtime(settings, start_emulator=False)
     assert sweep.find_tagged(rt.aws, stack.slug) == [], "resources of the killed apply were orphaned"
+
+
+def test_resources_created_but_not_in_state_do_not_block_the_rerun(tmp_path, moto_url, provider_mirror):
+    """Killed mid-apply after several creates: Terraform had not saved them to state yet, so the
+    re-run would fail with "already exists" unless the tool removes the strays first."""
+    cfg = write_project(tmp_path / "strays", moto_url, provider_mirror, extra=SHORT_LEASE)
+    stack = stack_id("feature/killed-after-creates")
+    env = {**os.environ, "PROVISIONER_CONFIG": str(cfg)}
+    env.pop("GITHUB_HEAD_REF", None)
+    log = tmp_path / "killed.stderr"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "provisioner", "spinup", "--branch", stack.branch],
+                                stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True)
+    try:
+        assert wait_until(lambda: proc.poll() is not None or log.read_text().count("    done ") >= 8, 300)
+        assert proc.poll() is None, "spinup finished before it could be killed"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    rt = runtime.open_runtime(config.load(str(cfg)), start_emulator=False)
+    assert sweep.find_tagged(rt.aws, stack.slug), "the killed apply created tagged resources"
+
+    again = run_cli(cfg, "spinup", "--branch", stack.branch, "--json")
+    assert json.loads(again.stdout)["record"]["status"] == "ready"
+    assert "previous run died while creating" in again.stderr
+    assert "the dead run created but never recorded in state" in again.stderr
+    run_cli(cfg, "teardown", "--branch", stack.branch)
+    assert sweep.find_tagged(rt.aws, stack.slug) == []
