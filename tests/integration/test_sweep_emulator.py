@@ -8,16 +8,13 @@ this module starts its own moto server, the same way the session fixture does.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import boto3
 import pytest
-from conftest import _answers, _free_port, run_cli, write_project
+from conftest import moto_server, run_cli, write_project
 
 from provisioner import config
 from provisioner.aws import Aws
-from provisioner.emulator import poll
 from provisioner.registry import Record, Registry
 
 REGION = "us-east-1"
@@ -40,18 +37,9 @@ def ec2_spec(kind: str, tags: dict[str, str]) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def own_moto(tmp_path_factory):
-    port = _free_port()
-    log = tmp_path_factory.mktemp("moto-sweep") / "moto.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    if not poll(lambda: proc.poll() is not None or _answers(url), timeout=30) or not _answers(url):
-        proc.kill()
-        pytest.fail(f"moto server did not start: {log.read_text()[-2000:]}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    """A private emulator: a sweep covers the whole account, so it must not see other tests' stacks."""
+    with moto_server(tmp_path_factory.mktemp("moto-sweep")) as url:
+        yield url
 
 
 class Seeder:
