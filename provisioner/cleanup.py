@@ -83,7 +83,7 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
                  state_slugs: set[str] | None = None) -> Plan:
     """What the nightly job would do, and why. Reads the registry and the state bucket; writes nothing."""
     now = now if now is not None else time.time()
-    records = records if records is not None else rt.registry.all(without=("outputs", "changes"))
+    records = records if records is not None else rt.registry.all(without=("outputs",))
     states = state_slugs if state_slugs is not None else backend.state_slugs(rt.aws, rt.settings)
     items: list[Item] = []
     live = {r.slug for r in records if r.status != "destroyed"}

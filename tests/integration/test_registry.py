@@ -50,3 +50,19 @@ def test_round_trip_and_listing(registry):
     assert (got.branch, got.pr, got.expires_at, got.changes) == ("feature/ä", 7, 9.25, rec.changes)
     assert [r.slug for r in registry.all()] == ["b-2222222", "a-1111111"]
     assert registry.get("missing-0000000") is None
+
+
+def test_scan_without_bulky_fields_leaves_only_them_out(registry):
+    full = Record(slug="c-3333333", branch="c", pr=3, owner="o", created_at=2.0, expires_at=5.0, keep=True,
+                  status="ready", outputs={"url": "http://x"}, changes={"add": 1, "change": 0, "remove": 0})
+    registry.put(full, expected=None)
+    (slim,) = registry.all(without=("outputs",))
+    assert slim.outputs == {}
+    assert replace(slim, outputs=full.outputs, updated_at=0.0) == replace(full, version=1)
+    with pytest.raises(ValueError, match="branch"):
+        registry.all(without=("branch",))
+
+
+def test_a_missing_table_reads_as_no_environments(moto_url):
+    reg = Registry(Aws(region="us-east-1", endpoint=moto_url), "never-bootstrapped")
+    assert reg.all() == [] and reg.get("a-1111111") is None
