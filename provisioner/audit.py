@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .aws import Aws
+from .aws import Aws, error_code
 from .errors import AwsError, ProvisionerError
 
 CI_ACTOR_VARS = ("GITHUB_ACTOR", "GITLAB_USER_LOGIN")
@@ -80,11 +80,16 @@ class AuditLog:
         kwargs: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
         if slug:
             kwargs.update(FilterExpression="slug = :s", ExpressionAttributeValues={":s": {"S": slug}})
-        for page in self._ddb.get_paginator("scan").paginate(**kwargs):
-            for i in page.get("Items", []):
-                out.append(Entry(i["id"]["S"], float(i["at"]["N"]), i["who"]["S"], i["operation"]["S"],
-                                 i["slug"]["S"], i["branch"]["S"], i["result"]["S"],
-                                 float(i["duration"]["N"]), i.get("detail", {}).get("S", "")))
+        try:
+            for page in self._ddb.get_paginator("scan").paginate(**kwargs):
+                for i in page.get("Items", []):
+                    out.append(Entry(i["id"]["S"], float(i["at"]["N"]), i["who"]["S"], i["operation"]["S"],
+                                     i["slug"]["S"], i["branch"]["S"], i["result"]["S"],
+                                     float(i["duration"]["N"]), i.get("detail", {}).get("S", "")))
+        except Exception as exc:
+            if error_code(exc) == "ResourceNotFoundException":  # nothing audited yet
+                return []
+            raise AwsError(f"cannot read audit table {self.table}: {exc}", table=self.table) from exc
         return sorted(out, key=lambda e: e.id)
 
 

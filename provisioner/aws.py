@@ -9,6 +9,7 @@ by botocore's own retry modes; attempts and mode come from ``retry.AwsRetry``
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,8 @@ class Aws:
     retries: AwsRetry = field(default_factory=AwsRetry)
     _session: Any = field(default=None, repr=False)
     _account: str | None = field(default=None, repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def is_local(self) -> bool:
@@ -51,13 +54,18 @@ class Aws:
         return self._session
 
     def client(self, service: str) -> Any:
-        from botocore.config import Config
+        """One client per service per instance: building one loads the service model (~25 ms), and
+        low-level clients are thread-safe (sessions are not, hence the lock around building)."""
+        with self._lock:
+            if service not in self._clients:
+                from botocore.config import Config
 
-        cfg = Config(retries=aws_retry_config(self.retries), connect_timeout=5, read_timeout=60)
-        kwargs: dict[str, Any] = {"config": cfg}
-        if self.endpoint:
-            kwargs["endpoint_url"] = self.endpoint
-        return self.session().client(service, **kwargs)
+                cfg = Config(retries=aws_retry_config(self.retries), connect_timeout=5, read_timeout=60)
+                kwargs: dict[str, Any] = {"config": cfg}
+                if self.endpoint:
+                    kwargs["endpoint_url"] = self.endpoint
+                self._clients[service] = self.session().client(service, **kwargs)
+            return self._clients[service]
 
     def terraform_env(self) -> dict[str, str]:
         """Credentials for Terraform's provider and backend, as environment variables."""

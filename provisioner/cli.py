@@ -33,10 +33,10 @@ class Ctx:
             self._settings = config.load(self.config_path)
         return self._settings
 
-    def runtime(self, *, start_emulator: bool = True) -> Any:
+    def runtime(self, *, start_emulator: bool = True, read_only: bool = False) -> Any:
         from .runtime import open_runtime
 
-        rt = open_runtime(self.settings, start_emulator=start_emulator)
+        rt = open_runtime(self.settings, start_emulator=start_emulator, read_only=read_only)
         for note in rt.notes:
             _err(f"==> {note}")
         return rt

@@ -172,7 +172,7 @@ def list_cmd(ctx: Ctx, include_destroyed: bool, as_json: bool) -> None:
     """List staging environments."""
     from . import lifecycle
 
-    records = lifecycle.list_records(ctx.runtime(), include_destroyed=include_destroyed)
+    records = lifecycle.list_records(ctx.runtime(read_only=True), include_destroyed=include_destroyed)
     if as_json:
         _echo_json({"environments": [r.to_json() for r in records]})
         return
@@ -198,7 +198,7 @@ def status(ctx: Ctx, branch: str | None, as_json: bool) -> None:
     from . import cost, lifecycle
     from .errors import ProvisionerError
 
-    stack, rec = lifecycle.status(ctx.runtime(), stack_request(branch))
+    stack, rec = lifecycle.status(ctx.runtime(read_only=True), stack_request(branch))
     view = _cost_view(ctx, stack.branch, rec)
     if as_json:
         _echo_json({"stack": stack.slug, "branch": stack.branch, "record": rec.to_json() if rec else None,

@@ -144,7 +144,7 @@ def audit(ctx: Ctx, branch: str | None, as_json: bool) -> None:
     """Who did what to which stack, when, with what result."""
     from .naming import stack_id
 
-    rt = ctx.runtime()
+    rt = ctx.runtime(read_only=True)
     slug = stack_id(branch, limit=rt.settings.stacks.name_limit).slug if branch else None
     entries = rt.audit.entries(slug)
     if as_json:

@@ -57,7 +57,7 @@ def board(ctx: Ctx, host: str, port: int, export: str | None, as_json: bool) -> 
     """Status board of live environments: a web page and /api/environments (or --export FILE)."""
     from . import board as b
 
-    rt = ctx.runtime()
+    rt = ctx.runtime(read_only=True)
 
     def load_rows() -> list[dict]:
         return b.environments(rt.registry.all(), lambda rec: _details(ctx, rec))

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from . import backend, emulator, guard, secrets
-from .aws import Aws
+from .aws import Aws, error_code
 from .config import Settings
-from .errors import ConfigError, ProvisionerError
+from .errors import AwsError, ConfigError, ProvisionerError
 
 CLI_CONFIG_NAME = "terraform.rc"
 
@@ -105,7 +105,9 @@ def resolve_endpoint(settings: Settings, *, start: bool) -> tuple[str | None, li
     return info.url, [f"started the local AWS emulator at {info.url} (pid {info.pid})"]
 
 
-def open_runtime(settings: Settings, *, start_emulator: bool = True) -> Runtime:
+def open_runtime(settings: Settings, *, start_emulator: bool = True, read_only: bool = False) -> Runtime:
+    """Wire emulator -> Aws -> runtime. ``read_only`` (list, status, audit, board) creates nothing:
+    no bootstrap, and a registry or audit table that does not exist yet reads as empty."""
     endpoint, notes = resolve_endpoint(settings, start=start_emulator)
     t = settings.target
     from .retry import policies_from_settings
@@ -114,7 +116,7 @@ def open_runtime(settings: Settings, *, start_emulator: bool = True) -> Runtime:
     aws = Aws(region=t.region, endpoint=endpoint, profile=t.profile, role_arn=t.role_arn, retries=aws_retry)
     rt = Runtime(settings=settings, aws=aws, endpoint=endpoint, notes=notes)
     guard.check(settings, aws)  # before bootstrap writes anything
-    if endpoint:
+    if endpoint and not read_only:
         notes.extend(_bootstrap_local(settings, aws))
     return rt
 
@@ -123,18 +125,31 @@ BOOTSTRAP_STAMP = "bootstrapped.json"
 
 
 def _bootstrap_local(settings: Settings, aws: Aws) -> list[str]:
-    """Bootstrap the emulator; once per emulator the tool started (it forgets everything when it
-    stops, and a new one has a new pid). An emulator given by ``target.endpoint`` is checked every time."""
+    """Bootstrap the emulator once, not on every command (it costs ~8 calls).
+
+    For an emulator the tool started, the stamp names its pid and start time: a new emulator (which
+    starts empty) has others. An emulator given by ``target.endpoint`` can be restarted behind our
+    back, so the stamp is confirmed with one call: the audit table, which bootstrap creates last."""
     managed = None if settings.target.endpoint else emulator.read_info(settings.state_dir)
     stamp = settings.state_dir / BOOTSTRAP_STAMP
-    key = json.dumps([managed.pid, managed.started_at, settings.backend.model_dump(),
-                      settings.registry.table] if managed else None)
-    if managed and stamp.is_file() and stamp.read_text() == key:
+    identity = [managed.pid, managed.started_at] if managed else [settings.target.endpoint]
+    key = json.dumps([*identity, settings.backend.model_dump(), settings.registry.model_dump()])
+    if stamp.is_file() and stamp.read_text() == key and (managed or _bootstrapped(settings, aws)):
         return []
     done = backend.bootstrap(settings, aws)
-    if managed:
-        stamp.write_text(key)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(key)
     return done
+
+
+def _bootstrapped(settings: Settings, aws: Aws) -> bool:
+    try:
+        aws.client("dynamodb").describe_table(TableName=settings.registry.audit_table)
+    except Exception as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return False
+        raise AwsError(f"cannot read DynamoDB table {settings.registry.audit_table}: {exc}") from exc
+    return True
 
 
 def write_cli_config(settings: Settings) -> Path:

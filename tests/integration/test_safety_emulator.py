@@ -136,3 +136,14 @@ def test_a_secret_reaches_terraform_only_through_the_environment(tmp_path, moto_
     run_cli(cfg, "teardown", "--branch", sid.branch, env=env)
     assert client(moto_url, "resourcegroupstaggingapi").get_resources(
         TagFilters=[{"Key": tags.STACK, "Values": [sid.slug]}])["ResourceTagMappingList"] == []
+
+
+def test_reading_commands_create_nothing_in_a_fresh_account(tmp_path, moto_url, provider_mirror):
+    cfg = write_project(tmp_path / "readonly", moto_url, provider_mirror)
+    assert json.loads(run_cli(cfg, "list", "--json").stdout) == {"environments": []}
+    assert "no staging environments" in run_cli(cfg, "list").stdout
+    status = json.loads(run_cli(cfg, "status", "--branch", "feature/guarded", "--json").stdout)
+    assert status["record"] is None
+    audit = run_cli(cfg, "audit", "--json")
+    assert audit.returncode == 0, audit.stderr
+    assert_nothing_created(moto_url, cfg, stack_id("feature/guarded").slug)
