@@ -2,7 +2,8 @@
 
 Run with `make bench` (or `.venv/bin/python bench/bench_core.py [--runs N]`). Starts its own moto
 server on loopback, writes a throwaway project under a temp dir, prints a markdown table and
-writes BENCHMARKS.md. Every comparison is measured side by side in one run, median of N runs.
+writes its section of BENCHMARKS.md (bench/report.py). Every comparison is measured side by side
+in one run, median of N runs.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from projects import write_project  # noqa: E402
+from report import write_section  # noqa: E402
 
 from provisioner import emulator, mirror  # noqa: E402
 
@@ -167,10 +169,9 @@ def main() -> None:
             emulator.stop(root / "emu")
     text = table(results, args.runs)
     print(text)
-    (REPO / "BENCHMARKS.md").write_text(
-        "# Benchmarks\n\nWritten by `make bench` (bench/bench_core.py): one machine, one run, moto warm, "
-        f"median of {args.runs} runs (start-up: of {max(args.runs, 5)}).\n\n{text}\n\n```json\n"
-        f"{json.dumps(results, indent=2, default=str)}\n```\n")
+    write_section("bench_core", "## Core (bench/bench_core.py)\n\nOne machine, one run, moto warm, "
+                  f"median of {args.runs} runs (start-up: of {max(args.runs, 5)}).\n\n{text}\n\n```json\n"
+                  f"{json.dumps(results, indent=2, default=str)}\n```")
 
 
 if __name__ == "__main__":

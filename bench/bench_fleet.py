@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/bench_fleet.py [--stacks 8] [--cleanup-stacks 16] [--levels 1,2,4]
 
-Starts its own moto server; prints a markdown table and appends it to BENCHMARKS.md (written by
-bench_core.py first when run through `make bench`).
+Starts its own moto server; prints a markdown table and writes its section of BENCHMARKS.md
+(bench/report.py), leaving the core section and the hand-written notes as they are.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from projects import write_project  # noqa: E402
+from report import write_section  # noqa: E402
 
 from provisioner import cleanup, config, emulator, mirror, runtime  # noqa: E402
 from provisioner.naming import stack_id  # noqa: E402
@@ -137,8 +138,8 @@ def main() -> None:
     text = "\n".join(["| figure | measured (one run each) | target | result |", "|---|---|---|---|"]
                      + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows])
     print(text)
-    with open(REPO / "BENCHMARKS.md", "a") as f:
-        f.write(f"\n## Fleet (bench/bench_fleet.py)\n\n{text}\n")
+    flags = " ".join(sys.argv[1:])
+    write_section("bench_fleet", f"## Fleet (bench/bench_fleet.py{' ' + flags if flags else ''})\n\n{text}")
 
 
 if __name__ == "__main__":
