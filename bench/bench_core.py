@@ -79,9 +79,12 @@ def raw(cmd: str, workdir: Path, env: dict) -> float:
 
 
 def terraform_env(cfg: Path) -> dict:
-    rc = cfg.parent / ".provisioner" / "terraform.rc"
-    return {"TF_CLI_CONFIG_FILE": str(rc), "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1", "TF_IN_AUTOMATION": "1"}
+    """Exactly the environment the tool gives Terraform (CLI config with the mirror and plugin cache,
+    credentials, TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE, ...), so raw runs differ only in
+    what the tool adds around them."""
+    from provisioner import config, runtime
+
+    return runtime.terraform_env(runtime.open_runtime(config.load(str(cfg)), start_emulator=False))
 
 
 def overhead(cfg: Path, runs: int) -> dict:
