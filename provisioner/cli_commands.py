@@ -170,9 +170,9 @@ def diff(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, as_jso
 @pass_ctx
 def list_cmd(ctx: Ctx, include_destroyed: bool, as_json: bool) -> None:
     """List staging environments."""
-    from . import lifecycle
-
-    records = lifecycle.list_records(ctx.runtime(read_only=True), include_destroyed=include_destroyed)
+    # Not through lifecycle: importing it (and what it imports) is ~40 ms of a command meant to be instant.
+    records = [r for r in ctx.runtime(read_only=True).registry.all()
+               if include_destroyed or r.status != "destroyed"]
     if as_json:
         _echo_json({"environments": [r.to_json() for r in records]})
         return

@@ -19,8 +19,6 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
-
 from .errors import EmulatorError
 
 HOST = "127.0.0.1"
@@ -91,6 +89,8 @@ def status(state_dir: Path) -> EmulatorInfo | None:
 
 def poll(predicate, timeout: float, interval: float = 0.1) -> bool:
     """Call ``predicate`` until it is true or ``timeout`` passes; returns its last answer."""
+    from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed  # only when waiting
+
     @retry(stop=stop_after_delay(timeout), wait=wait_fixed(interval),
            retry=retry_if_result(lambda ok: not ok), retry_error_callback=lambda _state: False)
     def attempt() -> bool:

@@ -423,10 +423,6 @@ def status(rt: Runtime, req: StackRequest) -> tuple[naming.StackId, Record | Non
     return stack, rt.registry.get(stack.slug)
 
 
-def list_records(rt: Runtime, *, include_destroyed: bool = False) -> list[Record]:
-    return [r for r in rt.registry.all() if include_destroyed or r.status != "destroyed"]
-
-
 def set_keep(rt: Runtime, req: StackRequest, keep: bool, reporter: Reporter | None = None) -> Record | None:
     """Mark a live stack as kept (exempt from expiry) or not; None when there is no live stack."""
     stack = resolve_stack(rt, req)

@@ -20,16 +20,17 @@ belongs to a run in progress (or to a dead one: that is ``recover_lock``'s job, 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import tenacity
-
 from .errors import TerraformError
 
 if TYPE_CHECKING:
+    import tenacity
+
     from .config import Settings
     from .engine import Engine, EventCallback, RunResult, StrPath
 
@@ -94,6 +95,8 @@ class TerraformRetry:
         object.__setattr__(self, "_compiled", compile_patterns(self.patterns))
 
     def wait_strategy(self) -> Any:
+        import tenacity  # here, not at the top: the config imports this module on every command
+
         wait = tenacity.wait_exponential(multiplier=self.initial_wait, max=self.max_wait)
         return wait + tenacity.wait_random(0, self.jitter) if self.jitter > 0 else wait
 
@@ -182,9 +185,11 @@ class RetryingEngine:
         self.inner = inner
         self.policy = policy or TerraformRetry()
         self.on_retry = on_retry
-        self._sleep = sleep or tenacity.nap.sleep
+        self._sleep = sleep or time.sleep
 
     def _call(self, command: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        import tenacity
+
         policy = self.policy
 
         def before_sleep(state: tenacity.RetryCallState) -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from . import backend, emulator, guard, secrets
 from .aws import Aws, error_code
 from .config import Settings
@@ -133,7 +135,7 @@ def _bootstrap_local(settings: Settings, aws: Aws) -> list[str]:
     managed = None if settings.target.endpoint else emulator.read_info(settings.state_dir)
     stamp = settings.state_dir / BOOTSTRAP_STAMP
     identity = [managed.pid, managed.started_at] if managed else [settings.target.endpoint]
-    key = json.dumps([*identity, settings.backend.model_dump(), settings.registry.model_dump()])
+    key = json.dumps([*identity, *msgspec.to_builtins([settings.backend, settings.registry])])
     if stamp.is_file() and stamp.read_text() == key and (managed or _bootstrapped(settings, aws)):
         return []
     done = backend.bootstrap(settings, aws)
