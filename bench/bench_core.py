@@ -96,7 +96,9 @@ def overhead(cfg: Path, runs: int) -> dict:
         rows["tool_up"].append(took)
         rss.append(peak)
         wd = raw_workdir(cfg, f"bench/raw-{i}")
-        shutil.rmtree(wd / ".terraform")  # raw starts from a fresh working directory, as the tool does
+        # raw starts from a fresh working directory, as the tool's spinup does: no providers, no lock file
+        shutil.rmtree(wd / ".terraform")
+        (wd / ".terraform.lock.hcl").unlink(missing_ok=True)
         rows["raw_up"].append(raw("init", wd, env) + raw("apply", wd, env))
         rows["tool_down"].append(tool(cfg, "teardown", "--branch", f"bench/tool-{i}")[0])
         rows["raw_down"].append(raw("destroy", wd, env))
