@@ -433,15 +433,18 @@ def _from_msgspec(exc: msgspec.ValidationError) -> _Bad:
         example = '["111111111111"] (quoted: ids may start with 0)' if path[-1] == "account_ids" \
             else '["one", "two"]'
         return _Bad(key, f"must be a list of strings, e.g. {example}")
-    if typed := re.fullmatch(r"Expected `(\w+)`, got `(\w+)`", problem):
-        return _Bad(key, f"must be a valid {_kind(typed.group(1)).split(' ', 1)[1]}, got "
-                         f"{_kind(typed.group(2))}")
+    declared = _field_type(path)[1] if path else None
+    choices = [repr(c) for c in typing.get_args(declared)] if typing.get_origin(declared) is Literal else []
+    if typed := re.fullmatch(r"Expected `([\w| ]+)`, got `(\w+)`", problem):
+        if choices:
+            return _Bad(key, f"must be {', '.join(choices[:-1])} or {choices[-1]}")
+        wanted = [_kind(t).split(" ", 1)[-1] for t in typed.group(1).split(" | ") if t != "null"]
+        return _Bad(key, f"must be a valid {' or '.join(wanted)}, got {_kind(typed.group(2))}")
     if bound := re.fullmatch(r"Expected `\w+` (>=|<=|>|<) (\S+)", problem):
         words = {">=": "greater than or equal to", "<=": "less than or equal to", ">": "greater than",
                  "<": "less than"}[bound.group(1)]
         return _Bad(key, f"must be {words} {bound.group(2).removesuffix('.0')}")
-    if problem.startswith("Invalid enum value"):
-        choices = [repr(c) for c in typing.get_args(_field_type(path)[1])]
+    if problem.startswith("Invalid enum value") and choices:
         return _Bad(key, f"must be {', '.join(choices[:-1])} or {choices[-1]}")
     return _Bad(key, problem)
 

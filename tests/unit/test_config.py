@@ -73,12 +73,20 @@ def test_unknown_section_suggests():
     ("backend", {"bucket": "Bad_Bucket"}, "backend.bucket", "not a valid S3 bucket"),
     ("backend", {"key_prefix": "../escape"}, "backend.key_prefix", "without '..'"),
     ("backend", {"locking": "hope"}, "backend.locking", "'lockfile', 'dynamodb' or 'none'"),
+    ("backend", {"locking": 1}, "backend.locking", "'lockfile', 'dynamodb' or 'none'"),
+    ("target", {"endpoint": 5}, "target.endpoint", "must be a valid string, got an integer"),
+    ("retry", {"initial_wait": 700}, "retry.initial_wait", "less than or equal to 600"),
+    ("cost", {"prices": {"vcpu_hour": -1}}, "cost.prices", "'vcpu_hour' must be a number >= 0"),
     ("registry", {"table": "no spaces"}, "registry.table", "not a valid DynamoDB table"),
     ("engine", {"command": "/nonexistent/terraform"}, "engine.command", "not an executable"),
     ("project", {"baseline": "missing.tfvars"}, "project.baseline", "does not exist"),
 ])
 def test_bad_values_name_the_key(section, values, key, fragment):
     check(minimal(**{section: values}), key, fragment)
+
+
+def test_a_table_given_as_a_value_names_the_table():
+    check({**minimal(), "target": "us-east-1"}, "target", "must be a valid table, got a string")
 
 
 def test_missing_required_key():
