@@ -56,7 +56,7 @@ def environments(records: list[Any], details: Callable[[Any], Mapping[str, Any]]
     """Rows for every live (not destroyed) record; ``details`` adds differences/cost per record."""
     now = time.time() if now is None else now
     env = os.environ if env is None else env
-    live = [r for r in records if r.status != "destroyed"]
+    live = [r for r in records if r.live]
     return [row(r, now, env, details(r) if details else None) for r in live]
 
 

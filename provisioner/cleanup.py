@@ -86,8 +86,8 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
     records = records if records is not None else rt.registry.all(without=("outputs",))
     states = state_slugs if state_slugs is not None else backend.state_slugs(rt.aws, rt.settings)
     items: list[Item] = []
-    live = {r.slug for r in records if r.status != "destroyed"}
-    for rec in (r for r in records if r.status != "destroyed"):
+    live = {r.slug for r in records if r.live}
+    for rec in (r for r in records if r.live):
         if rec.status in BUSY and now - rec.updated_at < rt.settings.stacks.lease_ttl_seconds:
             continue  # another run is at work on it right now
         decided = _record_reason(rt, rec, now, states, pr_state)

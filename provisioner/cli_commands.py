@@ -172,7 +172,7 @@ def list_cmd(ctx: Ctx, include_destroyed: bool, as_json: bool) -> None:
     """List staging environments."""
     # Not through lifecycle: importing it (and what it imports) is ~40 ms of a command meant to be instant.
     records = [r for r in ctx.runtime(read_only=True).registry.all()
-               if include_destroyed or r.status != "destroyed"]
+               if include_destroyed or r.live]
     if as_json:
         _echo_json({"environments": [r.to_json() for r in records]})
         return

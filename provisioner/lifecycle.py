@@ -225,7 +225,7 @@ def _check_quota(rt: Runtime, stack: naming.StackId, fresh: bool) -> None:
     quota = rt.settings.stacks.max_live
     if not quota or not fresh:
         return
-    live = [r for r in rt.registry.all() if r.status != "destroyed" and r.slug != stack.slug]
+    live = [r for r in rt.registry.all() if r.live and r.slug != stack.slug]
     if len(live) >= quota:
         oldest = ", ".join(f"{r.slug} ({r.branch!r}, {r.owner or '?'})" for r in live[:5])
         raise RefusedError(f"the quota of {quota} live staging stacks is used up "

@@ -44,6 +44,11 @@ class Record:
     updated_at: float = 0.0
     version: int = 0
 
+    @property
+    def live(self) -> bool:
+        """Not destroyed: the stack (or what is left of it) may still exist."""
+        return self.status != "destroyed"
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -168,7 +168,7 @@ def scope_from_records(records: Iterable[Any], *, all_stacks: bool) -> tuple[set
     ``all_stacks`` only stacks this registry knows are swept (another project sharing the account
     has its own registry, and its live stacks carry the same managed-by tag)."""
     records = list(records)
-    live = {r.slug for r in records if r.status != "destroyed"}
+    live = {r.slug for r in records if r.live}
     return live, None if all_stacks else {r.slug for r in records}
 
 
