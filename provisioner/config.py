@@ -81,9 +81,10 @@ def _duration_check(v: str) -> str:
 
 
 def _url_check(example: str, pattern: str) -> Callable[[str | None], str | None]:
+    matches = _regex_check(pattern, f"is not an http(s) URL like {example!r}")
+
     def check(v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(pattern, v):
-            raise ValueError(f"{v!r} is not an http(s) URL like {example!r}")
+        v = matches(v)
         return v.rstrip("/") if v else v
     return check
 
