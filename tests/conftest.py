@@ -83,6 +83,14 @@ def terraform_binary(tmp_path_factory):
     return path
 
 
+def aws_client(moto_url: str, service: str):
+    """A boto3 client on the emulator over HTTP, for tests to look behind the tool's back."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=moto_url, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
 def run_cli(cfg: Path, *args: str, env: dict | None = None, check: bool = True,
             timeout: int = 600) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PROVISIONER_CONFIG": str(cfg), **(env or {})}

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import tomllib
 
-import boto3
 import pytest
-from conftest import run_cli, write_project
+from conftest import aws_client, run_cli, write_project
 
 pytestmark = pytest.mark.integration
 
@@ -20,8 +19,7 @@ def test_bootstrap_is_remembered_until_the_emulator_loses_it(tmp_path, moto_url,
     again = run_cli(cfg, "teardown", "--branch", "feature/boot").stderr
     assert "created" not in again, again
 
-    ddb = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    ddb = aws_client(moto_url, "dynamodb")
     for table in (registry["table"], registry["audit_table"]):  # what a restarted emulator looks like
         ddb.delete_table(TableName=table)
     after = run_cli(cfg, "teardown", "--branch", "feature/boot").stderr

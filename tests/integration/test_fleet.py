@@ -10,9 +10,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-import boto3
 import pytest
-from conftest import run_cli, write_project
+from conftest import aws_client, run_cli, write_project
 
 from provisioner import backend, cleanup, config, runtime
 from provisioner.naming import stack_id
@@ -22,11 +21,6 @@ pytestmark = pytest.mark.integration
 H = 3600
 
 
-def s3(moto_url):
-    return boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
 def put_record(rt, branch, **fields):
     sid = stack_id(branch)
     return rt.registry.put(Record(slug=sid.slug, branch=branch, **fields), expected=None)
@@ -34,7 +28,7 @@ def put_record(rt, branch, **fields):
 
 def put_state(rt, slug, body=b"{}"):
     loc = backend.location(rt.settings, slug)
-    s3(rt.endpoint).put_object(Bucket=loc.bucket, Key=loc.key, Body=body)
+    aws_client(rt.endpoint, "s3").put_object(Bucket=loc.bucket, Key=loc.key, Body=body)
 
 
 def test_cleanup_plan_gives_each_reason(tmp_path, moto_url, provider_mirror):
@@ -149,8 +143,7 @@ def test_extend_keep_and_expiry_tag(tmp_path, moto_url, provider_mirror):
     assert kept["keep"] and kept["expires_at"] is None
     # the next apply writes the current expiry into every resource's expires-at tag
     run_cli(cfg, "spinup", "--branch", branch)
-    api = boto3.client("resourcegroupstaggingapi", endpoint_url=moto_url, region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    api = aws_client(moto_url, "resourcegroupstaggingapi")
     pages = api.get_paginator("get_resources").paginate(
         TagFilters=[{"Key": "staging:stack", "Values": [stack_id(branch).slug]}])
     tagged = {r["ResourceARN"]: [t["Value"] for t in r["Tags"] if t["Key"] == "staging:expires-at"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import tomllib
 
-import boto3
 import pytest
-from conftest import run_cli, write_project
+from conftest import aws_client, run_cli, write_project
 
 from provisioner import tags
 from provisioner.naming import stack_id
@@ -15,18 +14,13 @@ from provisioner.naming import stack_id
 pytestmark = pytest.mark.integration
 
 
-def client(moto_url, service):
-    return boto3.client(service, endpoint_url=moto_url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
 def tagged(moto_url, slug):
     """ARNs tagged with the stack, via the tagging API plus IAM (which that API misses)."""
-    pages = client(moto_url, "resourcegroupstaggingapi").get_paginator("get_resources").paginate(
+    pages = aws_client(moto_url, "resourcegroupstaggingapi").get_paginator("get_resources").paginate(
         TagFilters=[{"Key": tags.STACK, "Values": [slug]}])
     arns = {r["ResourceARN"]: {t["Key"]: t["Value"] for t in r["Tags"]}
             for page in pages for r in page["ResourceTagMappingList"]}
-    iam = client(moto_url, "iam")
+    iam = aws_client(moto_url, "iam")
     for role in iam.list_roles()["Roles"]:
         role_tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"])["Tags"]}
         if role_tags.get(tags.STACK) == slug:
@@ -35,7 +29,7 @@ def tagged(moto_url, slug):
 
 
 def state_keys(moto_url, bucket):
-    resp = client(moto_url, "s3").list_objects_v2(Bucket=bucket)
+    resp = aws_client(moto_url, "s3").list_objects_v2(Bucket=bucket)
     return [o["Key"] for o in resp.get("Contents", [])]
 
 
@@ -63,7 +57,7 @@ def test_two_branches_full_lifecycle(project, moto_url):
         assert t[tags.BRANCH] == "feature/alpha" and t[tags.PR] == "41" and t[tags.OWNER] == "alice"
         assert t[tags.EXPIRES_AT].endswith("Z")
     assert tagged(moto_url, beta.slug)
-    sqs = client(moto_url, "sqs").list_queues(QueueNamePrefix=alpha.slug).get("QueueUrls", [])
+    sqs = aws_client(moto_url, "sqs").list_queues(QueueNamePrefix=alpha.slug).get("QueueUrls", [])
     assert sqs, "the queue is named after the stack"
 
     # the record holds outputs; a second spinup updates in place with no changes

@@ -21,9 +21,8 @@ import subprocess
 import sys
 import time
 
-import boto3
 import pytest
-from conftest import run_cli, write_project
+from conftest import aws_client, run_cli, write_project
 from faultproxy import wait_until
 
 from provisioner import backend, config, runtime, sweep, workspace
@@ -34,11 +33,6 @@ from provisioner.retry import parse_lock_info, recover_lock
 pytestmark = pytest.mark.integration
 
 SHORT_LEASE = '[stacks]\nlease_ttl = "5s"\n'
-
-
-def s3(moto_url):
-    return boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
 
 
 def lock_exists(client, bucket: str, key: str) -> bool:
@@ -56,7 +50,7 @@ def kill_spinup_once_locked(cfg, branch: str, bucket: str, lock_key: str, moto_u
     with open(log, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "provisioner", "spinup", "--branch", branch],
                                 stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True)
-    client = s3(moto_url)
+    client = aws_client(moto_url, "s3")
     started = time.monotonic()
     try:
         assert wait_until(lambda: proc.poll() is not None or lock_exists(client, bucket, lock_key), 300), \
@@ -88,7 +82,8 @@ def test_lock_of_a_killed_apply_is_recovered_and_spinup_converges(tmp_path, moto
     waited = kill_spinup_once_locked(cfg, stack.branch, loc.bucket, loc.lock_key, moto_url,
                                      tmp_path / "killed.stderr")
     time.sleep(1)
-    assert lock_exists(s3(moto_url), loc.bucket, loc.lock_key), "the killed apply's lock is gone"
+    s3 = aws_client(moto_url, "s3")
+    assert lock_exists(s3, loc.bucket, loc.lock_key), "the killed apply's lock is gone"
     print(f"\nkilled spinup {waited:.1f}s after start; stderr tail: "
           f"{(tmp_path / 'killed.stderr').read_text()[-400:]!r}", file=sys.stderr)
 
@@ -103,9 +98,9 @@ def test_lock_of_a_killed_apply_is_recovered_and_spinup_converges(tmp_path, moto
 
     asked = []
     assert recover_lock(rt.engine, workdir, held.value, lambda who: asked.append(who) or True) is False
-    assert asked == [info.who] and lock_exists(s3(moto_url), loc.bucket, loc.lock_key)
+    assert asked == [info.who] and lock_exists(aws_client(moto_url, "s3"), loc.bucket, loc.lock_key)
     assert recover_lock(rt.engine, workdir, held.value, lambda who: False) is True
-    assert not lock_exists(s3(moto_url), loc.bucket, loc.lock_key)
+    assert not lock_exists(aws_client(moto_url, "s3"), loc.bucket, loc.lock_key)
 
     out = json.loads(run_cli(cfg, "spinup", "--branch", stack.branch, "--json").stdout)
     assert out["record"]["status"] == "ready"
@@ -120,13 +115,13 @@ def test_next_spinup_recovers_a_killed_apply_by_itself(tmp_path, moto_url, provi
     stack = stack_id("feature/killed-then-resumed")
     loc = backend.location(settings, stack.slug)
     kill_spinup_once_locked(cfg, stack.branch, loc.bucket, loc.lock_key, moto_url, tmp_path / "killed.stderr")
-    assert lock_exists(s3(moto_url), loc.bucket, loc.lock_key)
+    assert lock_exists(aws_client(moto_url, "s3"), loc.bucket, loc.lock_key)
 
     again = run_cli(cfg, "spinup", "--branch", stack.branch, "--json")
     assert json.loads(again.stdout)["record"]["status"] == "ready"
     assert "previous run died while creating" in again.stderr
     assert "broke the state lock" in again.stderr
-    assert not lock_exists(s3(moto_url), loc.bucket, loc.lock_key)
+    assert not lock_exists(aws_client(moto_url, "s3"), loc.bucket, loc.lock_key)
     entries = json.loads(run_cli(cfg, "audit", "--branch", stack.branch, "--json").stdout)["entries"]
     ops = [(e["operation"], e["result"]) for e in entries]
     assert ("break-lock", "ok") in ops and ops[-1] == ("spinup", "ok")

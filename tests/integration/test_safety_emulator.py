@@ -7,9 +7,8 @@ import secrets as random
 import tomllib
 from pathlib import Path
 
-import boto3
 import pytest
-from conftest import run_cli, write_project
+from conftest import aws_client, run_cli, write_project
 
 from provisioner import secrets, tags
 from provisioner.aws import Aws
@@ -21,11 +20,6 @@ pytestmark = pytest.mark.integration
 MOTO_ACCOUNT = "123456789012"  # moto's default account id
 
 
-def client(moto_url, service):
-    return boto3.client(service, endpoint_url=moto_url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
 def names(cfg: Path) -> tuple[str, str]:
     data = tomllib.loads(cfg.read_text())
     return data["backend"]["bucket"], data["registry"]["table"]
@@ -33,9 +27,9 @@ def names(cfg: Path) -> tuple[str, str]:
 
 def assert_nothing_created(moto_url, cfg: Path, slug: str) -> None:
     bucket, table = names(cfg)
-    assert bucket not in [b["Name"] for b in client(moto_url, "s3").list_buckets()["Buckets"]]
-    assert table not in client(moto_url, "dynamodb").list_tables()["TableNames"]
-    found = client(moto_url, "resourcegroupstaggingapi").get_resources(
+    assert bucket not in [b["Name"] for b in aws_client(moto_url, "s3").list_buckets()["Buckets"]]
+    assert table not in aws_client(moto_url, "dynamodb").list_tables()["TableNames"]
+    found = aws_client(moto_url, "resourcegroupstaggingapi").get_resources(
         TagFilters=[{"Key": tags.STACK, "Values": [slug]}])["ResourceTagMappingList"]
     assert found == []
     assert not (cfg.parent / ".provisioner" / "stacks").exists()
@@ -81,8 +75,8 @@ def test_a_staging_account_passes_the_guard(tmp_path, moto_url, provider_mirror)
 
 
 def test_secret_sources_read_ssm_and_secrets_manager(moto_url):
-    client(moto_url, "ssm").put_parameter(Name="/it/api-key", Value="from-ssm-1", Type="SecureString")
-    client(moto_url, "secretsmanager").create_secret(Name="it/api-key", SecretString="from-sm-1")
+    aws_client(moto_url, "ssm").put_parameter(Name="/it/api-key", Value="from-ssm-1", Type="SecureString")
+    aws_client(moto_url, "secretsmanager").create_secret(Name="it/api-key", SecretString="from-sm-1")
     aws = Aws(region="us-east-1", endpoint=moto_url)
     got = secrets.resolve({"a": "ssm:/it/api-key", "b": "secretsmanager:it/api-key", "c": "env:IT_C"}, aws,
                           {"IT_C": "from-env-1"})
@@ -114,7 +108,7 @@ def test_a_secret_reaches_terraform_only_through_the_environment(tmp_path, moto_
 
     # Terraform got it: the stack stored it as the secret's value
     secret_id = f"{sid.slug}/app/third-party-api-key"
-    stored = client(moto_url, "secretsmanager").get_secret_value(SecretId=secret_id)
+    stored = aws_client(moto_url, "secretsmanager").get_secret_value(SecretId=secret_id)
     assert stored["SecretString"] == key
 
     # ... and it is nowhere else: outputs, rendered files, the stored inputs, the registry
@@ -123,18 +117,19 @@ def test_a_secret_reaches_terraform_only_through_the_environment(tmp_path, moto_
     for path in files_under(cfg.parent / ".provisioner"):
         assert key.encode() not in path.read_bytes(), path
     bucket, table = names(cfg)
-    inputs = client(moto_url, "s3").get_object(Bucket=bucket, Key=f"staging/{sid.slug}/inputs.tfvars.json")
+    inputs = aws_client(moto_url, "s3").get_object(Bucket=bucket,
+                                                   Key=f"staging/{sid.slug}/inputs.tfvars.json")
     assert key.encode() not in inputs["Body"].read()
-    assert key not in json.dumps(client(moto_url, "dynamodb").scan(TableName=table)["Items"])
+    assert key not in json.dumps(aws_client(moto_url, "dynamodb").scan(TableName=table)["Items"])
 
     # a missing secret is refused (exit 2) before a record or state is touched
-    before = client(moto_url, "dynamodb").scan(TableName=table)["Items"]
+    before = aws_client(moto_url, "dynamodb").scan(TableName=table)["Items"]
     out = run_cli(cfg, "spinup", "--branch", "feature/other", check=False)
     assert out.returncode == 2 and "IT_THIRD_PARTY_KEY is not set" in out.stderr
-    assert client(moto_url, "dynamodb").scan(TableName=table)["Items"] == before
+    assert aws_client(moto_url, "dynamodb").scan(TableName=table)["Items"] == before
 
     run_cli(cfg, "teardown", "--branch", sid.branch, env=env)
-    assert client(moto_url, "resourcegroupstaggingapi").get_resources(
+    assert aws_client(moto_url, "resourcegroupstaggingapi").get_resources(
         TagFilters=[{"Key": tags.STACK, "Values": [sid.slug]}])["ResourceTagMappingList"] == []
 
 
