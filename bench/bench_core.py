@@ -27,7 +27,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from projects import write_project  # noqa: E402
 from report import write_section  # noqa: E402
 
-from provisioner import emulator, mirror  # noqa: E402
+from provisioner.aws import emulator  # noqa: E402
+from provisioner.terraform import mirror  # noqa: E402
 
 MIRROR = REPO / ".provisioner" / "provider-mirror"
 
@@ -82,7 +83,8 @@ def terraform_env(cfg: Path) -> dict:
     """Exactly the environment the tool gives Terraform (CLI config with the mirror and plugin cache,
     credentials, TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE, ...), so raw runs differ only in
     what the tool adds around them."""
-    from provisioner import config, runtime
+    from provisioner.config import schema as config
+    from provisioner.usecases import runtime
 
     return runtime.terraform_env(runtime.open_runtime(config.load(str(cfg)), start_emulator=False))
 

@@ -25,9 +25,15 @@ sys.path.insert(0, str(REPO / "tests"))
 from projects import write_project  # noqa: E402
 from report import write_section  # noqa: E402
 
-from provisioner import cleanup, config, emulator, mirror, runtime  # noqa: E402
-from provisioner.naming import stack_id  # noqa: E402
-from provisioner.registry import Record  # noqa: E402
+from provisioner.aws import emulator  # noqa: E402
+from provisioner.config import schema as config  # noqa: E402
+from provisioner.domain.naming import stack_id  # noqa: E402
+from provisioner.state.registry import Record  # noqa: E402
+from provisioner.terraform import mirror  # noqa: E402
+from provisioner.usecases import (  # noqa: E402
+    cleanup,  # noqa: E402
+    runtime,
+)
 
 MIRROR = REPO / ".provisioner" / "provider-mirror"
 

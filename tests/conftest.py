@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from projects import REPO, write_project  # noqa: F401  (re-exported for the test modules)
 
-from provisioner.emulator import poll
+from provisioner.aws.emulator import poll
 
 MIRROR = REPO / ".provisioner" / "provider-mirror"
 
@@ -67,7 +67,7 @@ def moto_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def provider_mirror():
-    from provisioner import mirror
+    from provisioner.terraform import mirror
 
     mirror.build(MIRROR)
     return MIRROR

@@ -17,7 +17,7 @@ import pytest
 from cases import CASES
 from conftest import REPO, run_cli
 
-from provisioner import tags
+from provisioner.domain import tags
 
 pytestmark = pytest.mark.integration
 

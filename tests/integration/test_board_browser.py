@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import _free_port, run_cli, write_project
 
-from provisioner.emulator import poll
-from provisioner.naming import stack_id
+from provisioner.aws.emulator import poll
+from provisioner.domain.naming import stack_id
 
 pytestmark = pytest.mark.integration
 

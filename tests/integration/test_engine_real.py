@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.engine import EmbeddedEngine, ResourceEvent, make_engine
 from provisioner.errors import TerraformError
+from provisioner.terraform.engines import EmbeddedEngine, ResourceEvent, make_engine
 
 pytestmark = [
     pytest.mark.integration,

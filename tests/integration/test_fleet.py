@@ -13,9 +13,11 @@ from dataclasses import replace
 import pytest
 from conftest import aws_client, run_cli, write_project
 
-from provisioner import backend, cleanup, config, runtime
-from provisioner.naming import stack_id
-from provisioner.registry import Record
+from provisioner.config import schema as config
+from provisioner.domain.naming import stack_id
+from provisioner.state import backend
+from provisioner.state.registry import Record
+from provisioner.usecases import cleanup, runtime
 
 pytestmark = pytest.mark.integration
 H = 3600

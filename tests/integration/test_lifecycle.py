@@ -8,8 +8,8 @@ import tomllib
 import pytest
 from conftest import aws_client, run_cli, write_project
 
-from provisioner import tags
-from provisioner.naming import stack_id
+from provisioner.domain import tags
+from provisioner.domain.naming import stack_id
 
 pytestmark = pytest.mark.integration
 

@@ -25,10 +25,14 @@ import pytest
 from conftest import aws_client, run_cli, write_project
 from faultproxy import wait_until
 
-from provisioner import backend, config, runtime, sweep, workspace
+from provisioner.config import schema as config
+from provisioner.domain.naming import stack_id
 from provisioner.errors import TerraformError
-from provisioner.naming import stack_id
-from provisioner.retry import parse_lock_info, recover_lock
+from provisioner.state import backend
+from provisioner.sweep import plan as sweep
+from provisioner.terraform import workspace
+from provisioner.terraform.retrying import parse_lock_info, recover_lock
+from provisioner.usecases import runtime
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ import pytest
 from conftest import run_cli, write_project
 from github_fake import FakeGitHub
 
-from provisioner import tags
-from provisioner.naming import stack_id, tag_value
-from provisioner.pr_comment import marker
+from provisioner.domain import tags
+from provisioner.domain.naming import stack_id, tag_value
+from provisioner.github.comment import marker
 
 pytestmark = pytest.mark.integration
 

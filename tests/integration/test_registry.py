@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from provisioner.aws import Aws
-from provisioner.backend import ensure_table
+from provisioner.aws.clients import Aws
 from provisioner.errors import EXIT_LOCKED
-from provisioner.registry import Record, Registry, RegistryConflict
+from provisioner.state.backend import ensure_table
+from provisioner.state.registry import Record, Registry, RegistryConflict
 
 pytestmark = pytest.mark.integration
 

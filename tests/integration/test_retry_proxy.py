@@ -16,11 +16,11 @@ from botocore.exceptions import ClientError
 from conftest import run_cli, write_project
 from faultproxy import FaultProxy
 
-from provisioner import sweep
-from provisioner.aws import Aws
-from provisioner.engine import EmbeddedEngine
-from provisioner.naming import stack_id
-from provisioner.retry import AwsRetry, RetryingEngine, TerraformRetry
+from provisioner.aws.clients import Aws
+from provisioner.domain.naming import stack_id
+from provisioner.sweep import plan as sweep
+from provisioner.terraform.engines import EmbeddedEngine
+from provisioner.terraform.retrying import AwsRetry, RetryingEngine, TerraformRetry
 
 pytestmark = pytest.mark.integration
 

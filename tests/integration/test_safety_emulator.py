@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import aws_client, run_cli, write_project
 
-from provisioner import secrets, tags
-from provisioner.aws import Aws
+from provisioner.aws.clients import Aws
+from provisioner.domain import tags
+from provisioner.domain.naming import stack_id
 from provisioner.errors import BadInput
-from provisioner.naming import stack_id
+from provisioner.safety import secrets
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ import boto3
 import pytest
 from conftest import moto_server, run_cli, write_project
 
-from provisioner import config
-from provisioner.aws import Aws
-from provisioner.registry import Record, Registry
+from provisioner.aws.clients import Aws
+from provisioner.config import schema as config
+from provisioner.state.registry import Record, Registry
 
 REGION = "us-east-1"
 ORPHAN = "orphan-login-1a2b3c4"   # no record at all: swept with --all-stacks

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from provisioner import board
-from provisioner.registry import Record
+from provisioner.cli import board
+from provisioner.state.registry import Record
 
 NOW = 1_000_000.0
 

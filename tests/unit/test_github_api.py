@@ -8,8 +8,8 @@ from email.utils import formatdate
 import pytest
 from github_fake import FakeGitHub
 
-from provisioner.github_api import GitHubClient, GitHubError, RetryPolicy, api_url
-from provisioner.pr_comment import marker
+from provisioner.github.api import GitHubClient, GitHubError, RetryPolicy, api_url
+from provisioner.github.comment import marker
 
 REPO = "acme/shop"
 MARK = marker("checkout-1a2b3c4")

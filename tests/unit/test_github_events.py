@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.config import GitHub
+from provisioner.config.schema import GitHub
+from provisioner.domain.naming import stack_id
 from provisioner.errors import BadInput
-from provisioner.github_events import CLEANUP_NOTE, decide, parse_event
-from provisioner.naming import stack_id
+from provisioner.github.events import CLEANUP_NOTE, decide, parse_event
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "github"
 

@@ -2,8 +2,8 @@ import re
 
 import pytest
 
+from provisioner.domain.naming import DEFAULT_NAME_LIMIT, HASH_LEN, short_hash, stack_id, tag_value
 from provisioner.errors import NamingError
-from provisioner.naming import DEFAULT_NAME_LIMIT, HASH_LEN, short_hash, stack_id, tag_value
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 

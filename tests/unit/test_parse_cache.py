@@ -3,8 +3,8 @@ import stat
 
 from conftest import REPO
 
-from provisioner import parse_cache
-from provisioner.render import load_baseline, module_variables
+from provisioner.render.core import load_baseline, module_variables
+from provisioner.support import parse_cache
 
 STACK = REPO / "modules" / "stack"
 

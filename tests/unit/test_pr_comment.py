@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from provisioner.pr_comment import (
+from provisioner.github.comment import (
     MAX_COMMENT_CHARS,
     ZWSP,
     CommentInput,
@@ -17,8 +17,8 @@ from provisioner.pr_comment import (
     marker,
     render_comment,
 )
-from provisioner.registry import Record
-from provisioner.render import UNSET, Difference
+from provisioner.render.core import UNSET, Difference
+from provisioner.state.registry import Record
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 
-from provisioner.engine import ResourceEvent
-from provisioner.progress import (
+from provisioner.cli.progress import (
     GithubActionsReporter,
     PlainReporter,
     RichReporter,
     gha_escape,
     make_reporter,
 )
+from provisioner.terraform.engines import ResourceEvent
 
 
 class Clock:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from provisioner.domain.naming import StackId
 from provisioner.errors import RenderError
-from provisioner.naming import StackId
-from provisioner.render import (
+from provisioner.render.core import (
     UNSET,
     Baseline,
     Difference,
@@ -29,7 +29,7 @@ from provisioner.render import (
     render,
     write_tfvars,
 )
-from provisioner.templating import render_template
+from provisioner.support.templating import render_template
 
 FIXTURES = Path(__file__).parent / "fixtures" / "render"
 HCL = FIXTURES / "baseline.tfvars"

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import config, engine, retry
-from provisioner.aws import Aws
+from provisioner.aws.clients import Aws
+from provisioner.config import schema as config
 from provisioner.errors import ConfigError, Diagnostic, TerraformError
-from provisioner.retry import (
+from provisioner.terraform import engines as engine
+from provisioner.terraform import retrying as retry
+from provisioner.terraform.retrying import (
     DEFAULT_TERRAFORM_PATTERNS,
     LOCK_PATTERN,
     AwsRetry,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import config, guard, secrets
+from provisioner.config import schema as config
+from provisioner.domain.naming import StackId
 from provisioner.errors import EXIT_BAD_INPUT, EXIT_REFUSED, BadInput, ConfigError, RefusedError, RenderError
-from provisioner.naming import StackId
-from provisioner.render import (
+from provisioner.render.core import (
     Baseline,
     Guards,
     ModuleVariable,
@@ -22,6 +22,7 @@ from provisioner.render import (
     parse_overrides,
     render,
 )
+from provisioner.safety import guard, secrets
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "modules" / "stack"
@@ -275,7 +276,7 @@ def test_big_or_deep_inputs_are_refused(tmp_path):
 
 def test_errors_are_scrubbed_of_secret_values_before_they_are_shown_or_stored():
     from provisioner.errors import TerraformError
-    from provisioner.lifecycle import _scrubbed
+    from provisioner.usecases.stacks import _scrubbed
 
     class Rt:  # the one thing _scrubbed reads from a Runtime
         read_secrets = {"third_party_api_key": "sk-live-4242"}

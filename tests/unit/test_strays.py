@@ -1,4 +1,4 @@
-from provisioner.lifecycle import _in_state, _state_keys
+from provisioner.usecases.stacks import _in_state, _state_keys
 
 STATE = {"resources": [
     {"type": "aws_cloudwatch_log_group", "instances": [{"attributes": {

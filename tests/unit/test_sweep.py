@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner import sweep
-from provisioner.registry import Record
+from provisioner.state.registry import Record
+from provisioner.sweep import plan as sweep
 
 ACCT = "arn:aws:{}:us-east-1:123456789012:{}"
 OURS = {"managed-by": "staging-provisioner"}

@@ -1,0 +1,107 @@
+"""The one place that builds boto3 sessions and clients.
+
+An ``Aws`` is handed its target settings and (for the local emulator) its
+endpoint; nothing here is global or cached at class level, so tests point an
+instance at the emulator they started. Throttling and 5xx answers are retried
+by botocore's own retry modes; attempts and mode come from ``retry.AwsRetry``
+(``[retry] aws_attempts`` / ``aws_mode``), the one place retry policies are defined.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner.errors import AwsError
+from provisioner.terraform.retrying import AwsRetry, aws_retry_config
+
+# Every service the example stack and the tool itself touch; the local target
+# points all of them at the emulator (both for boto3 and for Terraform).
+SERVICES = (
+    "s3", "dynamodb", "ec2", "iam", "sts", "sqs", "sns", "ssm", "secretsmanager", "cloudwatch",
+    "cloudwatchlogs", "elb", "elbv2", "ecs", "rds", "route53", "kms", "autoscaling",
+    "resourcegroupstaggingapi",
+)
+LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+@dataclass
+class Aws:
+    region: str
+    endpoint: str | None = None          # set for the local emulator
+    profile: str | None = None
+    role_arn: str | None = None
+    retries: AwsRetry = field(default_factory=AwsRetry)
+    _session: Any = field(default=None, repr=False)
+    _account: str | None = field(default=None, repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def is_local(self) -> bool:
+        return self.endpoint is not None
+
+    def session(self) -> Any:
+        if self._session is None:
+            import boto3
+
+            if self.is_local:
+                self._session = boto3.Session(region_name=self.region, **LOCAL_CREDENTIALS)
+            else:
+                base = boto3.Session(profile_name=self.profile, region_name=self.region)
+                self._session = _assume(base, self.role_arn) if self.role_arn else base
+        return self._session
+
+    def client(self, service: str) -> Any:
+        """One client per service per instance: building one loads the service model (~25 ms), and
+        low-level clients are thread-safe (sessions are not, hence the lock around building)."""
+        with self._lock:
+            if service not in self._clients:
+                from botocore.config import Config
+
+                cfg = Config(retries=aws_retry_config(self.retries), connect_timeout=5, read_timeout=60)
+                kwargs: dict[str, Any] = {"config": cfg}
+                if self.endpoint:
+                    kwargs["endpoint_url"] = self.endpoint
+                self._clients[service] = self.session().client(service, **kwargs)
+            return self._clients[service]
+
+    def terraform_env(self) -> dict[str, str]:
+        """Credentials for Terraform's provider and backend, as environment variables."""
+        if self.is_local:
+            return {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                    "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+        creds = self.session().get_credentials()
+        if creds is None:
+            raise AwsError("no AWS credentials found for the configured profile/role")
+        frozen = creds.get_frozen_credentials()
+        env = {"AWS_ACCESS_KEY_ID": frozen.access_key, "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
+               "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+        if frozen.token:
+            env["AWS_SESSION_TOKEN"] = frozen.token
+        return env
+
+    def account_id(self) -> str:
+        """The caller's account (STS), read once per instance."""
+        if self._account is None:
+            self._account = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account
+
+
+def _assume(base: Any, role_arn: str) -> Any:
+    import boto3
+
+    try:
+        creds = base.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="staging-provisioner")
+    except Exception as exc:  # botocore raises many kinds; all mean "cannot assume"
+        raise AwsError(f"cannot assume role {role_arn}: {exc}", role_arn=role_arn) from exc
+    c = creds["Credentials"]
+    return boto3.Session(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                         aws_session_token=c["SessionToken"], region_name=base.region_name)
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError, else ''."""
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))

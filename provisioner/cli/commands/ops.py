@@ -1,0 +1,77 @@
+"""Operator commands: doctor (is everything in place?) and board (the status board)."""
+
+from __future__ import annotations
+
+import click
+
+from provisioner.cli.app import Ctx, _echo_json, cli, json_option
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@cli.command()
+@click.option("--start-emulator", is_flag=True, help="start the local emulator when it is not running")
+@json_option
+@pass_ctx
+def doctor(ctx: Ctx, start_emulator: bool, as_json: bool) -> int:
+    """Check config, engine, provider, AWS identity, state bucket, registry table and emulator."""
+    from provisioner.config import schema as config
+    from provisioner.usecases import doctor as doc
+
+    report = doc.diagnose(lambda: config.load(ctx.config_path), start_emulator=start_emulator)
+    if as_json:
+        _echo_json(report.to_json())
+    else:
+        width = max(len(r.name) for r in report.results)
+        for r in report.results:
+            click.echo(f"{'ok' if r.ok else 'FAIL':<4}  {r.name:<{width}}  {r.detail}")
+            if not r.ok and r.advice:
+                click.echo(f"{'':<4}  {'':<{width}}  -> {r.advice}")
+        failed = sum(not r.ok for r in report.results)
+        click.echo("everything is in place" if not failed else f"{failed} check(s) failed")
+    return 0 if report.ok else 1
+
+
+def _details(ctx: Ctx, rec: object) -> dict:
+    """Differences from production and the cost view of one environment (rendered offline)."""
+    from provisioner.cli.commands.stack import _rendered
+    from provisioner.errors import ProvisionerError
+    from provisioner.render import cost
+
+    try:
+        _stack, rendered = _rendered(ctx, rec.branch, rec.pr, rec.owner or None)  # type: ignore[attr-defined]
+    except ProvisionerError as exc:
+        return {"differences": [], "differences_error": str(exc)[:500], "cost": None}
+    return {"differences": [d.to_json() for d in rendered.differences],
+            "cost": cost.for_rendered(ctx.settings, rendered).to_json()}
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--export", "export", default=None, type=click.Path(dir_okay=False),
+              help="write the page as static HTML to FILE and exit")
+@json_option
+@pass_ctx
+def board(ctx: Ctx, host: str, port: int, export: str | None, as_json: bool) -> None:
+    """Status board of live environments: a web page and /api/environments (or --export FILE)."""
+    from provisioner.cli import board as b
+
+    rt = ctx.runtime(read_only=True)
+
+    def load_rows() -> list[dict]:
+        return b.environments(rt.registry.all(), lambda rec: _details(ctx, rec))
+
+    if as_json:
+        _echo_json({"environments": load_rows()})
+        return
+    if export:
+        from pathlib import Path
+
+        Path(export).write_text(b.render_page(load_rows()), encoding="utf-8")
+        click.echo(f"wrote {export}", err=True)
+        return
+    import uvicorn
+
+    click.echo(f"status board at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    uvicorn.run(b.app(load_rows), host=host, port=port, log_level="warning")

@@ -1,0 +1,178 @@
+"""Per-stack state location and locking, and the bootstrap of shared tables.
+
+One state per stack: ``s3://<bucket>/<prefix>/<slug>/terraform.tfstate``. The
+backend configuration is generated here (never edited by hand) and written by
+``workspace`` as JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from provisioner.aws.clients import Aws, error_code
+from provisioner.config.schema import Settings
+from provisioner.errors import AwsError
+
+STATE_FILE = "terraform.tfstate"
+INPUTS_FILE = "inputs.tfvars.json"
+
+
+@dataclass(frozen=True)
+class StateLocation:
+    bucket: str
+    prefix: str
+    slug: str
+
+    @property
+    def directory(self) -> str:
+        return f"{self.prefix}/{self.slug}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.directory}/{STATE_FILE}"
+
+    @property
+    def inputs_key(self) -> str:
+        return f"{self.directory}/{INPUTS_FILE}"
+
+    @property
+    def lock_key(self) -> str:
+        return f"{self.key}.tflock"
+
+
+def location(settings: Settings, slug: str) -> StateLocation:
+    return StateLocation(settings.backend.bucket, settings.backend.key_prefix, slug)
+
+
+def backend_block(settings: Settings, loc: StateLocation, endpoint: str | None) -> dict[str, Any]:
+    """The ``backend "s3"`` settings for one stack (Terraform >= 1.6 names)."""
+    b = settings.backend
+    cfg: dict[str, Any] = {"bucket": loc.bucket, "key": loc.key, "region": settings.target.region,
+                           "encrypt": True}
+    if b.locking == "lockfile":
+        cfg["use_lockfile"] = True
+    elif b.locking == "dynamodb":
+        cfg["dynamodb_table"] = b.lock_table
+    if endpoint:
+        cfg.update(
+            use_path_style=True, skip_credentials_validation=True, skip_requesting_account_id=True,
+            skip_metadata_api_check=True, skip_region_validation=True,
+            endpoints={"s3": endpoint, "dynamodb": endpoint, "sts": endpoint, "iam": endpoint},
+        )
+    return cfg
+
+
+def _ensure_bucket(s3: Any, bucket: str, region: str) -> list[str]:
+    done: list[str] = []
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except Exception as exc:
+        if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+            raise AwsError(f"cannot reach state bucket {bucket}: {exc}", bucket=bucket) from exc
+        args: dict[str, Any] = {"Bucket": bucket}
+        if region != "us-east-1":
+            args["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            s3.create_bucket(**args)
+            done.append(f"created state bucket {bucket}")
+        except Exception as exc:
+            if error_code(exc) != "BucketAlreadyOwnedByYou":  # a concurrent run created it first
+                raise AwsError(f"cannot create state bucket {bucket}: {exc}", bucket=bucket) from exc
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True})
+    return done
+
+
+def ensure_table(ddb: Any, name: str, key: str) -> bool:
+    """Create a pay-per-request table keyed by ``key`` if missing; True when created."""
+    try:
+        ddb.describe_table(TableName=name)
+        return False
+    except Exception as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise AwsError(f"cannot reach DynamoDB table {name}: {exc}", table=name) from exc
+    created = True
+    try:
+        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
+    except Exception as exc:
+        if error_code(exc) != "ResourceInUseException":  # a concurrent run created it first
+            raise AwsError(f"cannot create DynamoDB table {name}: {exc}", table=name) from exc
+        created = False
+    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    return created
+
+
+def bootstrap(settings: Settings, aws: Aws) -> list[str]:
+    """Create the state bucket, lock table and the registry, lease and audit tables where missing.
+
+    Idempotent."""
+    done = _ensure_bucket(aws.client("s3"), settings.backend.bucket, settings.target.region)
+    ddb = aws.client("dynamodb")
+    if settings.backend.locking == "dynamodb" and ensure_table(ddb, settings.backend.lock_table, "LockID"):
+        done.append(f"created lock table {settings.backend.lock_table}")
+    r = settings.registry
+    for table, key in ((r.table, "slug"), (r.lease_table, "slug"), (r.audit_table, "id")):
+        if ensure_table(ddb, table, key):
+            done.append(f"created table {table}")
+    return done
+
+
+def state_exists(aws: Aws, loc: StateLocation) -> bool:
+    try:
+        aws.client("s3").head_object(Bucket=loc.bucket, Key=loc.key)
+        return True
+    except Exception as exc:
+        if error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
+            return False
+        raise AwsError(f"cannot read state s3://{loc.bucket}/{loc.key}: {exc}") from exc
+
+
+def state_slugs(aws: Aws, settings: Settings) -> set[str]:
+    """Stack ids that have a state file under the configured prefix."""
+    s3, prefix = aws.client("s3"), settings.backend.key_prefix + "/"
+    slugs: set[str] = set()
+    try:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=settings.backend.bucket, Prefix=prefix)
+        for page in pages:
+            for obj in page.get("Contents", []):
+                rest = obj["Key"][len(prefix):]
+                if rest.count("/") == 1 and rest.endswith("/" + STATE_FILE):
+                    slugs.add(rest.split("/", 1)[0])
+    except Exception as exc:
+        raise AwsError(f"cannot list states in s3://{settings.backend.bucket}/{prefix}: {exc}") from exc
+    return slugs
+
+
+def put_inputs(aws: Aws, loc: StateLocation, body: bytes) -> None:
+    """Keep the rendered variables beside the state so a teardown on another runner can use them."""
+    aws.client("s3").put_object(Bucket=loc.bucket, Key=loc.inputs_key, Body=body,
+                                ServerSideEncryption="AES256")
+
+
+def get_inputs(aws: Aws, loc: StateLocation) -> bytes | None:
+    try:
+        return aws.client("s3").get_object(Bucket=loc.bucket, Key=loc.inputs_key)["Body"].read()
+    except Exception as exc:
+        if error_code(exc) in ("404", "NoSuchKey", "NoSuchBucket"):
+            return None
+        raise AwsError(f"cannot read s3://{loc.bucket}/{loc.inputs_key}: {exc}") from exc
+
+
+def delete_state(aws: Aws, loc: StateLocation) -> int:
+    """Delete every version of the stack's state objects; returns how many were deleted."""
+    s3 = aws.client("s3")
+    doomed: list[dict[str, str]] = []
+    paginator = s3.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=loc.bucket, Prefix=loc.directory + "/"):
+        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            doomed.append({"Key": item["Key"], "VersionId": item["VersionId"]})
+    for i in range(0, len(doomed), 1000):
+        s3.delete_objects(Bucket=loc.bucket, Delete={"Objects": doomed[i:i + 1000], "Quiet": True})
+    return len(doomed)

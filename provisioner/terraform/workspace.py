@@ -1,0 +1,164 @@
+"""A stack's working directory: a private copy of the module tree plus generated files.
+
+    <state_dir>/stacks/<slug>/tree/...            copy of the module tree
+    <state_dir>/stacks/<slug>/tree/<root>/staging.auto.tfvars.json
+    <state_dir>/stacks/<slug>/tree/<root>/zz_provisioner_override.tf.json
+                                                   provider (tags, endpoints) + backend
+
+Each stack gets its own copy so parallel stacks never share a ``.terraform``
+directory or an override file, and the user's module directory is never
+written to. The copy keeps ``.terraform`` between runs (re-runs skip
+re-downloading providers). Everything generated is JSON, never hand-built HCL.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provisioner.aws.clients import SERVICES
+from provisioner.config.schema import Settings
+from provisioner.support.files import write_private_json
+
+TFVARS_NAME = "staging.auto.tfvars.json"
+OVERRIDE_NAME = "zz_provisioner_override.tf.json"
+KEEP = (".terraform", ".terraform.lock.hcl")
+IGNORE = (".terraform", ".git", ".venv", "*.tfstate", "*.tfstate.backup", "*_override.tf",
+          "*_override.tf.json", "override.tf", "override.tf.json", "*.auto.tfvars", "*.auto.tfvars.json")
+
+# Provider 3.x endpoint keys (no elbv2: "elb" covers aws_lb); the same keys work in 5.x.
+PROVIDER_ENDPOINT_KEYS = tuple(s for s in SERVICES if s not in ("elbv2",))
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    tree: Path
+    module_dir: Path
+
+    @property
+    def tfvars(self) -> Path:
+        return self.module_dir / TFVARS_NAME
+
+    @property
+    def override(self) -> Path:
+        return self.module_dir / OVERRIDE_NAME
+
+
+def locate(settings: Settings, slug: str) -> Workspace:
+    root = settings.state_dir / "stacks" / slug
+    tree = root / "tree"
+    rel = settings.root_module.resolve().relative_to(settings.module_tree.resolve())
+    return Workspace(root=root, tree=tree, module_dir=tree / rel)
+
+
+def _clear_copy(tree: Path) -> None:
+    """Remove the previous copy except Terraform's own data (providers, modules, lock file)."""
+    if not tree.exists():
+        return
+    for dirpath, dirnames, filenames in os.walk(tree):
+        dirnames[:] = [d for d in dirnames if d not in KEEP]
+        for name in filenames:
+            if name not in KEEP:
+                os.unlink(os.path.join(dirpath, name))
+
+
+def sync_tree(settings: Settings, ws: Workspace) -> None:
+    src = settings.module_tree.resolve()
+    state_dir = settings.state_dir.resolve()
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = set(shutil.ignore_patterns(*IGNORE)(directory, names))
+        return skipped | {n for n in names if Path(directory, n).resolve() == state_dir}
+
+    _clear_copy(ws.tree)
+    shutil.copytree(src, ws.tree, ignore=ignore, dirs_exist_ok=True, symlinks=False)
+
+
+def provider_block(settings: Settings, default_tags: dict[str, str], endpoint: str | None) -> dict[str, Any]:
+    cfg: dict[str, Any] = {"region": settings.target.region, "default_tags": {"tags": default_tags}}
+    if endpoint:
+        cfg.update(
+            access_key="test", secret_key="test", skip_credentials_validation=True,
+            skip_requesting_account_id=True, skip_metadata_api_check=True, s3_force_path_style=True,
+            endpoints={key: endpoint for key in PROVIDER_ENDPOINT_KEYS},
+        )
+    return cfg
+
+
+def prepare(settings: Settings, slug: str, *, tfvars: dict[str, Any], provider: dict[str, Any],
+            backend: dict[str, Any]) -> Workspace:
+    """Write the stack's working directory; returns where Terraform should run."""
+    ws = locate(settings, slug)
+    ws.root.mkdir(parents=True, exist_ok=True)
+    os.chmod(ws.root, 0o700)
+    sync_tree(settings, ws)
+    write_private_json(ws.tfvars, tfvars)
+    override = {"provider": {"aws": provider}, "terraform": {"backend": {"s3": backend}}}
+    write_private_json(ws.override, override)
+    return ws
+
+
+INIT_STAMP = "init.sha256"
+
+
+def init_key(settings: Settings, ws: Workspace) -> str:
+    """What ``terraform init`` depends on: the module sources, the backend settings, the engine and
+    the provider source. Not the variables or the provider's tags, which change more often."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in ws.tree.rglob("*") if p.is_file() and ".terraform" not in p.parts
+                       and p.name not in (TFVARS_NAME, OVERRIDE_NAME, ".terraform.lock.hcl")):
+        digest.update(str(path.relative_to(ws.tree)).encode() + b"\0" + path.read_bytes() + b"\0")
+    backend = json.loads(ws.override.read_text())["terraform"]
+    engine = settings.engine
+    digest.update(json.dumps([backend, engine.command, engine.provider_mirror, engine.plugin_cache],
+                             sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def initialised(settings: Settings, ws: Workspace) -> bool:
+    """True when a previous init of this working directory still holds (skip a redundant init)."""
+    stamp = ws.root / INIT_STAMP
+    providers = ws.module_dir / ".terraform" / "providers"
+    if not (stamp.is_file() and (ws.module_dir / ".terraform.lock.hcl").is_file() and providers.is_dir()):
+        return False
+    if any(not p.exists() for p in providers.rglob("*")):  # a plugin-cache link that points nowhere
+        return False
+    return stamp.read_text() == init_key(settings, ws)
+
+
+def mark_initialised(settings: Settings, ws: Workspace) -> None:
+    (ws.root / INIT_STAMP).write_text(init_key(settings, ws))
+
+
+@contextmanager
+def init_lock(settings: Settings) -> Iterator[None]:
+    """One ``terraform init`` at a time per state directory.
+
+    Terraform's plugin cache is not safe for concurrent writers: parallel inits that find it empty
+    all unpack the provider into it, and a run can then see a half-written package ("does not
+    match any of the checksums recorded in the dependency lock file"). Inits are short; applies
+    and destroys, which only read the cache, still run in parallel."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.state_dir / "init.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def forget_init(ws: Workspace) -> None:
+    (ws.root / INIT_STAMP).unlink(missing_ok=True)
+
+
+def remove(settings: Settings, slug: str) -> None:
+    shutil.rmtree(locate(settings, slug).root, ignore_errors=True)

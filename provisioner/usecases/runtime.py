@@ -1,0 +1,194 @@
+"""Wire the parts for one command: target (emulator), AWS factory, engine, registry.
+
+Built once per command from typed settings; nothing global. The local target
+starts the emulator when nothing answers and bootstraps it, so a newcomer
+needs no cloud account.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from provisioner.aws import emulator
+from provisioner.aws.clients import Aws, error_code
+from provisioner.config.schema import Settings
+from provisioner.errors import AwsError, ConfigError, ProvisionerError
+from provisioner.safety import guard, secrets
+from provisioner.state import backend
+
+CLI_CONFIG_NAME = "terraform.rc"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    aws: Aws
+    endpoint: str | None
+    notes: list[str] = field(default_factory=list)
+    _engine: Any = None
+    _registry: Any = None
+    # Hears each Terraform re-run after a transient error; a use case points it at its reporter.
+    on_retry: Any = field(default=lambda notice: None, repr=False)
+    # When this run took the lease of the stack it works on (a state lock older than that is a dead run's).
+    lease_since: float | None = None
+    _leases: Any = None
+    _audit: Any = None
+    _secrets: dict[str, str] | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            from provisioner.terraform.engines import make_engine
+            from provisioner.terraform.retrying import policies_from_settings
+
+            policy, _ = policies_from_settings(self.settings)
+            self._engine = make_engine(self.settings.engine.command, terraform_env(self),
+                                       lock_timeout=self.settings.backend.lock_timeout, retry=policy,
+                                       on_retry=lambda notice: self.on_retry(notice))
+        return self._engine
+
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            from provisioner.state.registry import Registry
+
+            self._registry = Registry(self.aws, self.settings.registry.table)
+        return self._registry
+
+    @property
+    def leases(self) -> Any:
+        if self._leases is None:
+            from provisioner.state.leases import Leases
+
+            s = self.settings
+            self._leases = Leases(self.aws, s.registry.lease_table, s.stacks.lease_ttl_seconds)
+        return self._leases
+
+    @property
+    def audit(self) -> Any:
+        if self._audit is None:
+            from provisioner.state.audit import AuditLog
+
+            self._audit = AuditLog(self.aws, self.settings.registry.audit_table)
+        return self._audit
+
+    def secret_values(self) -> dict[str, str]:
+        """The ``[secrets]`` values (variable -> value), read once; call before writing anything."""
+        if self._secrets is None:
+            self._secrets = secrets.resolve(self.settings.secrets, self.aws, os.environ)
+        return self._secrets
+
+    @property
+    def read_secrets(self) -> dict[str, str]:
+        """The secret values read so far (none before ``secret_values``): what errors must not show."""
+        return dict(self._secrets or {})
+
+
+def resolve_endpoint(settings: Settings, *, start: bool) -> tuple[str | None, list[str]]:
+    """The emulator URL for the local target (starting it when allowed); None for real AWS."""
+    t = settings.target
+    if t.kind == "aws":
+        return None, []
+    if t.endpoint:
+        if not emulator.answers(t.endpoint):
+            raise ProvisionerError(f"no AWS emulator answers at {t.endpoint} (target.endpoint in "
+                                   f"{settings.source})")
+        return t.endpoint, []
+    running = emulator.status(settings.state_dir)
+    if running:
+        return running.url, []
+    if not start:
+        raise ProvisionerError("the local emulator is not running: `provisioner emulator start`")
+    info = emulator.start(settings.state_dir, settings.target.emulator_port)
+    return info.url, [f"started the local AWS emulator at {info.url} (pid {info.pid})"]
+
+
+def open_runtime(settings: Settings, *, start_emulator: bool = True, read_only: bool = False) -> Runtime:
+    """Wire emulator -> Aws -> runtime. ``read_only`` (list, status, audit, board) creates nothing:
+    no bootstrap, and a registry or audit table that does not exist yet reads as empty."""
+    endpoint, notes = resolve_endpoint(settings, start=start_emulator)
+    t = settings.target
+    from provisioner.terraform.retrying import policies_from_settings
+
+    _, aws_retry = policies_from_settings(settings)
+    aws = Aws(region=t.region, endpoint=endpoint, profile=t.profile, role_arn=t.role_arn, retries=aws_retry)
+    rt = Runtime(settings=settings, aws=aws, endpoint=endpoint, notes=notes)
+    guard.check(settings, aws)  # before bootstrap writes anything
+    if endpoint and not read_only:
+        notes.extend(_bootstrap_local(settings, aws))
+    return rt
+
+
+BOOTSTRAP_STAMP = "bootstrapped.json"
+
+
+def _bootstrap_local(settings: Settings, aws: Aws) -> list[str]:
+    """Bootstrap the emulator once, not on every command (it costs ~8 calls).
+
+    For an emulator the tool started, the stamp names its pid and start time: a new emulator (which
+    starts empty) has others. An emulator given by ``target.endpoint`` can be restarted behind our
+    back, so the stamp is confirmed with one call: the audit table, which bootstrap creates last."""
+    managed = None if settings.target.endpoint else emulator.read_info(settings.state_dir)
+    stamp = settings.state_dir / BOOTSTRAP_STAMP
+    identity = [managed.pid, managed.started_at] if managed else [settings.target.endpoint]
+    key = json.dumps([*identity, *msgspec.to_builtins([settings.backend, settings.registry])])
+    if stamp.is_file() and stamp.read_text() == key and (managed or _bootstrapped(settings, aws)):
+        return []
+    done = backend.bootstrap(settings, aws)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(key)
+    return done
+
+
+def _bootstrapped(settings: Settings, aws: Aws) -> bool:
+    try:
+        aws.client("dynamodb").describe_table(TableName=settings.registry.audit_table)
+    except Exception as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return False
+        raise AwsError(f"cannot read DynamoDB table {settings.registry.audit_table}: {exc}") from exc
+    return True
+
+
+def write_cli_config(settings: Settings) -> Path:
+    """Terraform CLI config: the provider mirror (if any) and the shared plugin cache."""
+    from provisioner.support.templating import render_template
+
+    mirror = settings.engine.provider_mirror
+    mirror_path = settings.path(mirror).resolve() if mirror else None
+    if mirror_path is not None and not mirror_path.is_dir():
+        raise ConfigError(settings.source, "engine.provider_mirror",
+                          f"{mirror_path} does not exist; build it with `make install` or "
+                          "`provisioner mirror build`")
+    cache = (settings.state_dir / "plugin-cache").resolve() if settings.engine.plugin_cache else None
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
+    text = render_template("terraformrc.hcl.j2", mirror=str(mirror_path) if mirror_path else "",
+                           plugin_cache=str(cache) if cache else "")
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.state_dir / CLI_CONFIG_NAME
+    path.write_text(text)
+    return path
+
+
+def terraform_env(rt: Runtime) -> dict[str, str]:
+    env = {
+        "TF_CLI_CONFIG_FILE": str(write_cli_config(rt.settings).resolve()),
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+        "CHECKPOINT_DISABLE": "1",
+        # Without this, every init of a fresh working directory (no lock entry yet) unpacks the
+        # provider into the shared plugin cache again, overwriting it while other stacks' applies
+        # verify it ("does not match any of the checksums recorded in the dependency lock file").
+        # The cache is filled once (under workspace.init_lock) from the mirror we control.
+        "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE": "true",
+    }
+    env.update(rt.aws.terraform_env())
+    env.update(secrets.terraform_env(rt.secret_values()))
+    return env
