@@ -28,7 +28,7 @@ from report import write_section  # noqa: E402
 from provisioner.aws import emulator  # noqa: E402
 from provisioner.config import schema as config  # noqa: E402
 from provisioner.domain.naming import stack_id  # noqa: E402
-from provisioner.state.registry import Record  # noqa: E402
+from provisioner.domain.record import Record  # noqa: E402
 from provisioner.terraform import mirror  # noqa: E402
 from provisioner.usecases import (  # noqa: E402
     cleanup,  # noqa: E402

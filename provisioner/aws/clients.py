@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioner.aws.errors import must
 from provisioner.errors import AwsError
 from provisioner.terraform.retrying import AwsRetry, aws_retry_config
 
@@ -92,16 +93,8 @@ class Aws:
 def _assume(base: Any, role_arn: str) -> Any:
     import boto3
 
-    try:
-        creds = base.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="staging-provisioner")
-    except Exception as exc:  # botocore raises many kinds; all mean "cannot assume"
-        raise AwsError(f"cannot assume role {role_arn}: {exc}", role_arn=role_arn) from exc
+    creds = must(f"assume role {role_arn}", lambda: base.client("sts").assume_role(
+        RoleArn=role_arn, RoleSessionName="staging-provisioner"), role_arn=role_arn)
     c = creds["Credentials"]
     return boto3.Session(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
                          aws_session_token=c["SessionToken"], region_name=base.region_name)
-
-
-def error_code(exc: BaseException) -> str:
-    """The AWS error code of a botocore ClientError, else ''."""
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))

@@ -112,7 +112,7 @@ def cli(ctx: click.Context, config: str | None, debug: bool) -> None:
 
 
 # Registers the commands on `cli` (each module adds its own).
-from provisioner.cli.commands import stack as cli_commands  # noqa: E402,F401,I001
+from provisioner.cli.commands import fleet as _fleet, ops as _ops, pr as _pr, stack as _stack  # noqa: E402,F401,I001
 
 # isort: split
 from provisioner.cli.commands import sweep as cli_sweep  # noqa: E402,F401  (registers `sweep`)

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from provisioner.domain.record import Record
 from provisioner.domain.tags import iso
 from provisioner.render.core import Difference
-from provisioner.state.registry import Record
 from provisioner.support.templating import render_template
 
 MAX_COMMENT_CHARS = 65_535

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from provisioner.aws.clients import Aws, error_code
+from provisioner.aws.clients import Aws
+from provisioner.aws.errors import error_code
 from provisioner.errors import AwsError, BadInput
 
 MASK = "(sensitive)"

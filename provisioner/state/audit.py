@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from provisioner.aws.clients import Aws, error_code
-from provisioner.errors import AwsError, ProvisionerError
+from provisioner.aws.clients import Aws
+from provisioner.aws.errors import NO_TABLE, call, must
+from provisioner.errors import ProvisionerError
 
 CI_ACTOR_VARS = ("GITHUB_ACTOR", "GITLAB_USER_LOGIN")
 
@@ -68,29 +69,29 @@ class AuditLog:
                 "operation": {"S": operation}, "slug": {"S": slug}, "branch": {"S": branch},
                 "result": {"S": result}, "duration": {"N": repr(entry.duration)},
                 "detail": {"S": entry.detail}}
-        try:
-            self._ddb.put_item(TableName=self.table, Item=item,
-                               ConditionExpression="attribute_not_exists(id)")
-        except Exception as exc:
-            raise AwsError(f"cannot append to audit table {self.table}: {exc}", table=self.table) from exc
+        must(f"append to audit table {self.table}", lambda: self._ddb.put_item(
+            TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(id)"),
+            table=self.table)
         return entry
 
     def entries(self, slug: str | None = None) -> list[Entry]:
-        out: list[Entry] = []
         kwargs: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
         if slug:
             kwargs.update(FilterExpression="slug = :s", ExpressionAttributeValues={":s": {"S": slug}})
-        try:
-            for page in self._ddb.get_paginator("scan").paginate(**kwargs):
-                for i in page.get("Items", []):
-                    out.append(Entry(i["id"]["S"], float(i["at"]["N"]), i["who"]["S"], i["operation"]["S"],
-                                     i["slug"]["S"], i["branch"]["S"], i["result"]["S"],
-                                     float(i["duration"]["N"]), i.get("detail", {}).get("S", "")))
-        except Exception as exc:
-            if error_code(exc) == "ResourceNotFoundException":  # nothing audited yet
-                return []
-            raise AwsError(f"cannot read audit table {self.table}: {exc}", table=self.table) from exc
-        return sorted(out, key=lambda e: e.id)
+
+        def scan() -> list[Entry]:
+            return [_entry(i) for page in self._ddb.get_paginator("scan").paginate(**kwargs)
+                    for i in page.get("Items", [])]
+
+        out = call(f"read audit table {self.table}", scan, none_on=NO_TABLE,
+                   table=self.table)  # no table: nothing audited yet
+        return sorted(out or [], key=lambda e: e.id)
+
+
+def _entry(i: dict[str, Any]) -> Entry:
+    return Entry(i["id"]["S"], float(i["at"]["N"]), i["who"]["S"], i["operation"]["S"], i["slug"]["S"],
+                 i["branch"]["S"], i["result"]["S"], float(i["duration"]["N"]),
+                 i.get("detail", {}).get("S", ""))
 
 
 @dataclass

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner.aws.clients import Aws, error_code
+from provisioner.aws.clients import Aws
+from provisioner.aws.errors import NO_OBJECT, call, must
 from provisioner.config.schema import Settings
-from provisioner.errors import AwsError
 
 STATE_FILE = "terraform.tfstate"
 INPUTS_FILE = "inputs.tfvars.json"
@@ -65,20 +65,15 @@ def backend_block(settings: Settings, loc: StateLocation, endpoint: str | None) 
 
 def _ensure_bucket(s3: Any, bucket: str, region: str) -> list[str]:
     done: list[str] = []
-    try:
-        s3.head_bucket(Bucket=bucket)
-    except Exception as exc:
-        if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
-            raise AwsError(f"cannot reach state bucket {bucket}: {exc}", bucket=bucket) from exc
+    if call(f"reach state bucket {bucket}", lambda: s3.head_bucket(Bucket=bucket), none_on=NO_OBJECT,
+            bucket=bucket) is None:
         args: dict[str, Any] = {"Bucket": bucket}
         if region != "us-east-1":
             args["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        try:
-            s3.create_bucket(**args)
+        # BucketAlreadyOwnedByYou: a concurrent run created it first
+        if call(f"create state bucket {bucket}", lambda: s3.create_bucket(**args),
+                none_on=("BucketAlreadyOwnedByYou",), bucket=bucket) is not None:
             done.append(f"created state bucket {bucket}")
-        except Exception as exc:
-            if error_code(exc) != "BucketAlreadyOwnedByYou":  # a concurrent run created it first
-                raise AwsError(f"cannot create state bucket {bucket}: {exc}", bucket=bucket) from exc
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
         "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
@@ -90,21 +85,15 @@ def _ensure_bucket(s3: Any, bucket: str, region: str) -> list[str]:
 
 def ensure_table(ddb: Any, name: str, key: str) -> bool:
     """Create a pay-per-request table keyed by ``key`` if missing; True when created."""
-    try:
-        ddb.describe_table(TableName=name)
+    if call(f"reach DynamoDB table {name}", lambda: ddb.describe_table(TableName=name),
+            none_on=("ResourceNotFoundException",), table=name) is not None:
         return False
-    except Exception as exc:
-        if error_code(exc) != "ResourceNotFoundException":
-            raise AwsError(f"cannot reach DynamoDB table {name}: {exc}", table=name) from exc
-    created = True
-    try:
-        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                         AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
-    except Exception as exc:
-        if error_code(exc) != "ResourceInUseException":  # a concurrent run created it first
-            raise AwsError(f"cannot create DynamoDB table {name}: {exc}", table=name) from exc
-        created = False
+    # ResourceInUseException: a concurrent run created it first
+    created = call(f"create DynamoDB table {name}", lambda: ddb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}]),
+        none_on=("ResourceInUseException",), table=name) is not None
     ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     return created
 
@@ -125,29 +114,21 @@ def bootstrap(settings: Settings, aws: Aws) -> list[str]:
 
 
 def state_exists(aws: Aws, loc: StateLocation) -> bool:
-    try:
-        aws.client("s3").head_object(Bucket=loc.bucket, Key=loc.key)
-        return True
-    except Exception as exc:
-        if error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
-            return False
-        raise AwsError(f"cannot read state s3://{loc.bucket}/{loc.key}: {exc}") from exc
+    return call(f"read state s3://{loc.bucket}/{loc.key}", lambda: aws.client("s3").head_object(
+        Bucket=loc.bucket, Key=loc.key), none_on=NO_OBJECT) is not None
 
 
 def state_slugs(aws: Aws, settings: Settings) -> set[str]:
     """Stack ids that have a state file under the configured prefix."""
     s3, prefix = aws.client("s3"), settings.backend.key_prefix + "/"
-    slugs: set[str] = set()
-    try:
+
+    def keys() -> list[str]:
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=settings.backend.bucket, Prefix=prefix)
-        for page in pages:
-            for obj in page.get("Contents", []):
-                rest = obj["Key"][len(prefix):]
-                if rest.count("/") == 1 and rest.endswith("/" + STATE_FILE):
-                    slugs.add(rest.split("/", 1)[0])
-    except Exception as exc:
-        raise AwsError(f"cannot list states in s3://{settings.backend.bucket}/{prefix}: {exc}") from exc
-    return slugs
+        return [obj["Key"][len(prefix):] for page in pages for obj in page.get("Contents", [])]
+
+    rests = must(f"list states in s3://{settings.backend.bucket}/{prefix}", keys)
+    return {rest.split("/", 1)[0] for rest in rests
+            if rest.count("/") == 1 and rest.endswith("/" + STATE_FILE)}
 
 
 def put_inputs(aws: Aws, loc: StateLocation, body: bytes) -> None:
@@ -157,12 +138,9 @@ def put_inputs(aws: Aws, loc: StateLocation, body: bytes) -> None:
 
 
 def get_inputs(aws: Aws, loc: StateLocation) -> bytes | None:
-    try:
-        return aws.client("s3").get_object(Bucket=loc.bucket, Key=loc.inputs_key)["Body"].read()
-    except Exception as exc:
-        if error_code(exc) in ("404", "NoSuchKey", "NoSuchBucket"):
-            return None
-        raise AwsError(f"cannot read s3://{loc.bucket}/{loc.inputs_key}: {exc}") from exc
+    body: bytes | None = call(f"read s3://{loc.bucket}/{loc.inputs_key}", lambda: aws.client("s3").get_object(
+        Bucket=loc.bucket, Key=loc.inputs_key)["Body"].read(), none_on=NO_OBJECT)
+    return body
 
 
 def delete_state(aws: Aws, loc: StateLocation) -> int:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
-from provisioner.aws.clients import Aws, error_code
-from provisioner.errors import AwsError, LockTimeout
+from provisioner.aws.clients import Aws
+from provisioner.aws.errors import LOST_RACE, call, must
+from provisioner.errors import LockTimeout
 from provisioner.state.audit import user
 
 
@@ -48,8 +49,9 @@ class Leases:
         self._ddb = aws.client("dynamodb")
 
     def get(self, slug: str) -> Lease | None:
-        item = self._ddb.get_item(TableName=self.table, Key={"slug": {"S": slug}},
-                                  ConsistentRead=True).get("Item")
+        item = must(f"read lease table {self.table}", lambda: self._ddb.get_item(
+            TableName=self.table, Key={"slug": {"S": slug}}, ConsistentRead=True),
+            table=self.table).get("Item")
         if not item:
             return None
         return Lease(slug, item["holder"]["S"], item["operation"]["S"], float(item["acquired_at"]["N"]),
@@ -59,37 +61,23 @@ class Leases:
         now = time.time()
         item = {"slug": {"S": slug}, "holder": {"S": holder}, "operation": {"S": operation},
                 "acquired_at": {"N": repr(now)}, "expires_at": {"N": repr(now + self.ttl)}}
-        try:
-            self._ddb.put_item(
-                TableName=self.table, Item=item,
-                ConditionExpression="attribute_not_exists(slug) OR expires_at < :now OR holder = :me",
-                ExpressionAttributeValues={":now": {"N": repr(now)}, ":me": {"S": holder}})
-            return True
-        except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise AwsError(f"cannot write lease table {self.table}: {exc}", table=self.table) from exc
+        return call(f"write lease table {self.table}", lambda: self._ddb.put_item(
+            TableName=self.table, Item=item,
+            ConditionExpression="attribute_not_exists(slug) OR expires_at < :now OR holder = :me",
+            ExpressionAttributeValues={":now": {"N": repr(now)}, ":me": {"S": holder}}),
+            none_on=LOST_RACE, table=self.table) is not None
 
     def heartbeat(self, slug: str, holder: str) -> bool:
-        try:
-            self._ddb.update_item(
-                TableName=self.table, Key={"slug": {"S": slug}}, UpdateExpression="SET expires_at = :e",
-                ConditionExpression="holder = :me",
-                ExpressionAttributeValues={":e": {"N": repr(time.time() + self.ttl)}, ":me": {"S": holder}})
-            return True
-        except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
+        return call(f"renew the lease of {slug}", lambda: self._ddb.update_item(
+            TableName=self.table, Key={"slug": {"S": slug}}, UpdateExpression="SET expires_at = :e",
+            ConditionExpression="holder = :me",
+            ExpressionAttributeValues={":e": {"N": repr(time.time() + self.ttl)}, ":me": {"S": holder}}),
+            none_on=LOST_RACE, table=self.table) is not None
 
     def release(self, slug: str, holder: str) -> None:
-        try:
-            self._ddb.delete_item(TableName=self.table, Key={"slug": {"S": slug}},
-                                  ConditionExpression="holder = :me",
-                                  ExpressionAttributeValues={":me": {"S": holder}})
-        except Exception as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
+        call(f"release the lease of {slug}", lambda: self._ddb.delete_item(
+            TableName=self.table, Key={"slug": {"S": slug}}, ConditionExpression="holder = :me",
+            ExpressionAttributeValues={":me": {"S": holder}}), none_on=LOST_RACE, table=self.table)
 
     def acquire(self, slug: str, holder: str, operation: str, *, wait: float,
                 on_wait: Callable[[Lease], None], poll: float = 2.0) -> None:

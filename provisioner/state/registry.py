@@ -9,48 +9,17 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from provisioner.aws.clients import Aws, error_code
-from provisioner.errors import AwsError, LockTimeout
-
-STATUSES = ("creating", "ready", "failed", "destroying", "destroyed")
-BUSY = ("creating", "destroying")
+from provisioner.aws.clients import Aws
+from provisioner.aws.errors import LOST_RACE, NO_TABLE, call
+from provisioner.domain.record import Record
+from provisioner.errors import LockTimeout
 
 
 class RegistryConflict(LockTimeout):
     """Someone else wrote the record between our read and our write."""
-
-
-@dataclass(frozen=True)
-class Record:
-    slug: str
-    branch: str
-    pr: int | None = None
-    owner: str = ""
-    branch_source: str = "flag"
-    created_at: float = 0.0
-    last_applied_at: float | None = None
-    expires_at: float | None = None
-    status: str = "creating"
-    outputs: dict[str, Any] = field(default_factory=dict)
-    digest: str = ""
-    error: str = ""
-    changes: dict[str, int] = field(default_factory=dict)
-    keep: bool = False   # kept stacks are exempt from expiry (enforced by the nightly cleanup)
-    fixed_expires_at: float | None = None   # created + ttl (moved by extend), capped by max_ttl
-    active_at: float | None = None          # last spinup or extend: the idle clock starts here
-    updated_at: float = 0.0
-    version: int = 0
-
-    @property
-    def live(self) -> bool:
-        """Not destroyed: the stack (or what is left of it) may still exist."""
-        return self.status != "destroyed"
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # Item layout: the key and the version (what the conditional writes compare), one JSON document
@@ -87,13 +56,10 @@ class Registry:
         self._ddb = aws.client("dynamodb")
 
     def get(self, slug: str) -> Record | None:
-        try:
-            resp = self._ddb.get_item(TableName=self.table, Key={"slug": {"S": slug}}, ConsistentRead=True)
-        except Exception as exc:
-            if error_code(exc) == "ResourceNotFoundException":  # not bootstrapped yet: no stacks
-                return None
-            raise AwsError(f"cannot read registry table {self.table}: {exc}", table=self.table) from exc
-        return _from_item(resp["Item"]) if "Item" in resp else None
+        resp = call(f"read registry table {self.table}", lambda: self._ddb.get_item(
+            TableName=self.table, Key={"slug": {"S": slug}}, ConsistentRead=True),
+            none_on=NO_TABLE, table=self.table)
+        return _from_item(resp["Item"]) if resp and "Item" in resp else None
 
     def all(self, *, without: tuple[str, ...] = ()) -> list[Record]:
         """Every record, oldest first. ``without`` leaves bulky fields (e.g. "outputs") unread: they
@@ -106,15 +72,14 @@ class Registry:
             names = ["record", *(n for n in BULKY if n not in without)]
             kwargs["ProjectionExpression"] = ", ".join(f"#f{i}" for i in range(len(names)))
             kwargs["ExpressionAttributeNames"] = {f"#f{i}": n for i, n in enumerate(names)}
-        records: list[Record] = []
-        try:
-            for page in self._ddb.get_paginator("scan").paginate(**kwargs):
-                records.extend(_from_item(i) for i in page.get("Items", []))
-        except Exception as exc:
-            if error_code(exc) == "ResourceNotFoundException":  # not bootstrapped yet: no stacks
-                return []
-            raise AwsError(f"cannot read registry table {self.table}: {exc}", table=self.table) from exc
-        return sorted(records, key=lambda r: r.created_at)
+
+        def scan() -> list[Record]:
+            return [_from_item(i) for page in self._ddb.get_paginator("scan").paginate(**kwargs)
+                    for i in page.get("Items", [])]
+
+        records = call(f"read registry table {self.table}", scan, none_on=NO_TABLE,
+                       table=self.table)
+        return sorted(records or [], key=lambda r: r.created_at)
 
     def put(self, new: Record, expected: Record | None) -> Record:
         """Write ``new`` only if the stored record is still ``expected`` (None: must not exist)."""
@@ -124,14 +89,11 @@ class Registry:
         else:
             cond = {"ConditionExpression": "version = :v",
                     "ExpressionAttributeValues": {":v": {"N": str(expected.version)}}}
-        try:
-            self._ddb.put_item(TableName=self.table, Item=_to_item(stored), **cond)
-        except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise RegistryConflict(
-                    f"stack {new.slug} was changed by another run while this one worked on it",
-                    slug=new.slug) from exc
-            raise AwsError(f"cannot write registry table {self.table}: {exc}", table=self.table) from exc
+        written = call(f"write registry table {self.table}", lambda: self._ddb.put_item(
+            TableName=self.table, Item=_to_item(stored), **cond), none_on=LOST_RACE, table=self.table)
+        if written is None:
+            raise RegistryConflict(f"stack {new.slug} was changed by another run while this one worked on it",
+                                   slug=new.slug)
         return stored
 
     def delete(self, rec: Record) -> None:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Protocol
 
-from provisioner.aws.clients import Aws, error_code
+from provisioner.aws.clients import Aws
+from provisioner.aws.errors import error_code
 from provisioner.domain import tags
 
 # Deletion order: what depends on something comes before it.

@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from provisioner.domain.record import Record
 from provisioner.state import backend
-from provisioner.state.registry import BUSY, Record
 from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import expiry_reason
 
@@ -88,7 +88,7 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
     items: list[Item] = []
     live = {r.slug for r in records if r.live}
     for rec in (r for r in records if r.live):
-        if rec.status in BUSY and now - rec.updated_at < rt.settings.stacks.lease_ttl_seconds:
+        if rec.busy and now - rec.updated_at < rt.settings.stacks.lease_ttl_seconds:
             continue  # another run is at work on it right now
         decided = _record_reason(rt, rec, now, states, pr_state)
         if decided:

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from provisioner.aws import emulator
-from provisioner.aws.clients import Aws, error_code
+from provisioner.aws.clients import Aws
+from provisioner.aws.errors import error_code
 
 
 class CheckFailed(Exception):

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from provisioner.domain.naming import StackId
+from provisioner.domain.record import Record
 from provisioner.errors import LockTimeout, ProvisionerError
 from provisioner.github.api import GitHubClient
 from provisioner.github.comment import CommentInput, clip, marker, render_comment
 from provisioner.github.events import Decision, Event, Policy, decide
 from provisioner.render.cost import for_tfvars, summary
-from provisioner.state.registry import Record
 from provisioner.usecases import stacks as lifecycle
 from provisioner.usecases.runtime import Runtime
 

@@ -16,9 +16,10 @@ from typing import Any
 import msgspec
 
 from provisioner.aws import emulator
-from provisioner.aws.clients import Aws, error_code
+from provisioner.aws.clients import Aws
+from provisioner.aws.errors import NO_TABLE, call
 from provisioner.config.schema import Settings
-from provisioner.errors import AwsError, ConfigError, ProvisionerError
+from provisioner.errors import ConfigError, ProvisionerError
 from provisioner.safety import guard, secrets
 from provisioner.state import backend
 
@@ -147,13 +148,10 @@ def _bootstrap_local(settings: Settings, aws: Aws) -> list[str]:
 
 
 def _bootstrapped(settings: Settings, aws: Aws) -> bool:
-    try:
-        aws.client("dynamodb").describe_table(TableName=settings.registry.audit_table)
-    except Exception as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            return False
-        raise AwsError(f"cannot read DynamoDB table {settings.registry.audit_table}: {exc}") from exc
-    return True
+    table = settings.registry.audit_table
+    ddb = aws.client("dynamodb")
+    return call(f"read DynamoDB table {table}", lambda: ddb.describe_table(TableName=table),
+                none_on=NO_TABLE, table=table) is not None
 
 
 def write_cli_config(settings: Settings) -> Path:

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from provisioner.domain import expiry, naming
+from provisioner.domain.record import Record
 from provisioner.domain.tags import default_tags
 from provisioner.errors import BadInput, LockTimeout, ProvisionerError, RefusedError, TerraformError
 from provisioner.safety import guard, secrets
 from provisioner.state import backend
 from provisioner.state import leases as lease
 from provisioner.state.audit import audited, user
-from provisioner.state.registry import BUSY, Record
 from provisioner.sweep import plan as sweep
 from provisioner.terraform import retrying as retry
 from provisioner.terraform import workspace
@@ -192,7 +192,7 @@ def _unlocked(rt: Runtime, stack: naming.StackId, workdir: str, call: Callable[[
 
 def _resumed(record: Record | None, reporter: Reporter) -> bool:
     """Under the lease, a busy record means the run that set it died: say so and carry on."""
-    if record and record.status in BUSY:
+    if record and record.busy:
         reporter.step(f"the previous run died while {record.status} stack {record.slug}; taking over")
         return True
     return False

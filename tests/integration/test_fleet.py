@@ -15,8 +15,8 @@ from conftest import aws_client, run_cli, write_project
 
 from provisioner.config import schema as config
 from provisioner.domain.naming import stack_id
+from provisioner.domain.record import Record
 from provisioner.state import backend
-from provisioner.state.registry import Record
 from provisioner.usecases import cleanup, runtime
 
 pytestmark = pytest.mark.integration

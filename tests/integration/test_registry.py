@@ -7,9 +7,10 @@ from dataclasses import replace
 import pytest
 
 from provisioner.aws.clients import Aws
+from provisioner.domain.record import Record
 from provisioner.errors import EXIT_LOCKED
 from provisioner.state.backend import ensure_table
-from provisioner.state.registry import Record, Registry, RegistryConflict
+from provisioner.state.registry import Registry, RegistryConflict
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,8 @@ from conftest import moto_server, run_cli, write_project
 
 from provisioner.aws.clients import Aws
 from provisioner.config import schema as config
-from provisioner.state.registry import Record, Registry
+from provisioner.domain.record import Record
+from provisioner.state.registry import Registry
 
 REGION = "us-east-1"
 ORPHAN = "orphan-login-1a2b3c4"   # no record at all: swept with --all-stacks

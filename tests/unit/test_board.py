@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from provisioner.cli import board
-from provisioner.state.registry import Record
+from provisioner.domain.record import Record
 
 NOW = 1_000_000.0
 

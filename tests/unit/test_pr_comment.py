@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from provisioner.domain.record import Record
 from provisioner.github.comment import (
     MAX_COMMENT_CHARS,
     ZWSP,
@@ -18,7 +19,6 @@ from provisioner.github.comment import (
     render_comment,
 )
 from provisioner.render.core import UNSET, Difference
-from provisioner.state.registry import Record
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.state.registry import Record
+from provisioner.domain.record import Record
 from provisioner.sweep import plan as sweep
 
 ACCT = "arn:aws:{}:us-east-1:123456789012:{}"

@@ -1,0 +1,53 @@
+"""The environment record: what the registry keeps about one stack, and what follows from it.
+
+A pure value: the registry (``state.registry``) stores it, the use cases derive new ones with
+``dataclasses.replace``. Derived facts (is it live, which expiry is fixed) are defined here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+BUSY = ("creating", "destroying")
+
+
+@dataclass(frozen=True)
+class Record:
+    slug: str
+    branch: str
+    pr: int | None = None
+    owner: str = ""
+    branch_source: str = "flag"
+    created_at: float = 0.0
+    last_applied_at: float | None = None
+    expires_at: float | None = None
+    status: str = "creating"
+    outputs: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""
+    error: str = ""
+    changes: dict[str, int] = field(default_factory=dict)
+    keep: bool = False   # kept stacks are exempt from expiry (enforced by the nightly cleanup)
+    fixed_expires_at: float | None = None   # created + ttl (moved by extend), capped by max_ttl
+    active_at: float | None = None          # last spinup or extend: the idle clock starts here
+    updated_at: float = 0.0
+    version: int = 0
+
+    @property
+    def live(self) -> bool:
+        """Not destroyed: the stack (or what is left of it) may still exist."""
+        return self.status != "destroyed"
+
+    @property
+    def busy(self) -> bool:
+        """A run is (or was, if it died) creating or destroying the stack."""
+        return self.status in BUSY
+
+    @property
+    def fixed_expiry(self) -> float | None:
+        """The fixed clock: created + ttl (moved by extend); records older than that field carry
+        it in ``expires_at`` only."""
+        return self.fixed_expires_at if self.fixed_expires_at is not None else self.expires_at
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
