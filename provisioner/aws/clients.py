@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.aws.errors import must
+from provisioner.config.retry import AwsRetry, aws_retry_config
 from provisioner.errors import AwsError
-from provisioner.terraform.retrying import AwsRetry, aws_retry_config
 
 # Every service the example stack and the tool itself touch; the local target
 # points all of them at the emulator (both for boto3 and for Terraform).

@@ -23,9 +23,9 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import Meta, Struct, field
 
+from provisioner.config import retry
 from provisioner.domain.naming import DEFAULT_NAME_LIMIT, MIN_NAME_LIMIT
 from provisioner.errors import ConfigError
-from provisioner.terraform import retrying as retry
 
 CONFIG_ENV = "PROVISIONER_CONFIG"
 DEFAULT_CONFIG_NAME = "staging.toml"

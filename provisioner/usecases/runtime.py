@@ -45,8 +45,8 @@ class Runtime:
     @property
     def engine(self) -> Any:
         if self._engine is None:
+            from provisioner.config.policies import policies_from_settings
             from provisioner.terraform.engines import make_engine
-            from provisioner.terraform.retrying import policies_from_settings
 
             policy, _ = policies_from_settings(self.settings)
             self._engine = make_engine(self.settings.engine.command, terraform_env(self),
@@ -115,7 +115,7 @@ def open_runtime(settings: Settings, *, start_emulator: bool = True, read_only: 
     no bootstrap, and a registry or audit table that does not exist yet reads as empty."""
     endpoint, notes = resolve_endpoint(settings, start=start_emulator)
     t = settings.target
-    from provisioner.terraform.retrying import policies_from_settings
+    from provisioner.config.policies import policies_from_settings
 
     _, aws_retry = policies_from_settings(settings)
     aws = Aws(region=t.region, endpoint=endpoint, profile=t.profile, role_arn=t.role_arn, retries=aws_retry)

@@ -23,8 +23,7 @@ from provisioner.state import backend
 from provisioner.state import leases as lease
 from provisioner.state.audit import audited, user
 from provisioner.sweep import plan as sweep
-from provisioner.terraform import retrying as retry
-from provisioner.terraform import workspace
+from provisioner.terraform import locks, workspace
 from provisioner.usecases.runtime import Runtime
 
 
@@ -174,11 +173,11 @@ def _unlocked(rt: Runtime, stack: naming.StackId, workdir: str, call: Callable[[
     try:
         return call()
     except TerraformError as err:
-        info = retry.parse_lock_info(err)
+        info = locks.parse_lock_info(err)
         since = rt.lease_since
         if info is None or since is None:
             raise
-        if not retry.recover_lock(rt.engine, workdir, err, lambda who: info.created_at is None
+        if not locks.recover_lock(rt.engine, workdir, err, lambda who: info.created_at is None
                                   or info.created_at >= since):
             raise LockTimeout(f"the state of {stack.slug} is locked by {info.who} ({info.operation}) "
                               "since after this run began; not breaking a live lock",

@@ -31,7 +31,7 @@ from provisioner.errors import TerraformError
 from provisioner.state import backend
 from provisioner.sweep import plan as sweep
 from provisioner.terraform import workspace
-from provisioner.terraform.retrying import parse_lock_info, recover_lock
+from provisioner.terraform.locks import parse_lock_info, recover_lock
 from provisioner.usecases import runtime
 
 pytestmark = pytest.mark.integration

@@ -17,10 +17,11 @@ from conftest import run_cli, write_project
 from faultproxy import FaultProxy
 
 from provisioner.aws.clients import Aws
+from provisioner.config.retry import AwsRetry, TerraformRetry
 from provisioner.domain.naming import stack_id
 from provisioner.sweep import plan as sweep
 from provisioner.terraform.engines import EmbeddedEngine
-from provisioner.terraform.retrying import AwsRetry, RetryingEngine, TerraformRetry
+from provisioner.terraform.retrying import RetryingEngine
 
 pytestmark = pytest.mark.integration
 

@@ -16,20 +16,18 @@ import pytest
 
 from provisioner.aws.clients import Aws
 from provisioner.config import schema as config
-from provisioner.errors import ConfigError, Diagnostic, TerraformError
-from provisioner.terraform import engines as engine
-from provisioner.terraform import retrying as retry
-from provisioner.terraform.retrying import (
+from provisioner.config.policies import policies_from_settings
+from provisioner.config.retry import (
     DEFAULT_TERRAFORM_PATTERNS,
     LOCK_PATTERN,
     AwsRetry,
-    LockInfo,
-    RetryingEngine,
     TerraformRetry,
-    parse_lock_info,
-    recover_lock,
-    transient_match,
+    aws_retry_config,
 )
+from provisioner.errors import ConfigError, Diagnostic, TerraformError
+from provisioner.terraform import engines as engine
+from provisioner.terraform.locks import LockInfo, parse_lock_info, recover_lock
+from provisioner.terraform.retrying import RetryingEngine, RetryNotice, transient_match
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
@@ -112,15 +110,15 @@ def settings(**sections) -> config.Settings:
 
 
 def test_policies_from_settings_defaults_extend_and_replace():
-    tf, aws = retry.policies_from_settings(settings())
+    tf, aws = policies_from_settings(settings())
     assert tf.attempts == 3 and tf.patterns == DEFAULT_TERRAFORM_PATTERNS and not tf.lock_timeout_configured
     assert aws == AwsRetry(7, "standard")
-    tf, aws = retry.policies_from_settings(settings(
+    tf, aws = policies_from_settings(settings(
         retry={"terraform_attempts": 5, "terraform_patterns": ["Error: flaky plugin"], "aws_attempts": 9},
         backend={"lock_timeout": "60s"}))
     assert tf.attempts == 5 and tf.patterns == (*DEFAULT_TERRAFORM_PATTERNS, "Error: flaky plugin")
     assert tf.lock_timeout_configured and aws.attempts == 9
-    tf, _ = retry.policies_from_settings(settings(
+    tf, _ = policies_from_settings(settings(
         retry={"terraform_patterns": ["only this"], "terraform_patterns_mode": "replace"}))
     assert tf.patterns == ("only this",)
 
@@ -142,7 +140,7 @@ def test_aws_clients_take_attempts_and_mode_from_the_policy():
     aws = Aws(region="us-east-1", endpoint="http://127.0.0.1:9", retries=AwsRetry(4, "adaptive"))
     client = aws.client("s3")
     assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 4}
-    assert Aws(region="us-east-1").client("s3").meta.config.retries == retry.aws_retry_config()
+    assert Aws(region="us-east-1").client("s3").meta.config.retries == aws_retry_config()
 
 
 # ------------------------------------------------------------------------------------ engine
@@ -194,7 +192,7 @@ class FakeEngine:
 
 def retrying(inner, **policy):
     waits: list[float] = []
-    notices: list[retry.RetryNotice] = []
+    notices: list[RetryNotice] = []
     wrapped = RetryingEngine(inner, TerraformRetry(initial_wait=1, max_wait=3, jitter=0, **policy),
                              on_retry=notices.append, sleep=waits.append)
     return wrapped, waits, notices
