@@ -83,7 +83,7 @@ def terraform_env(cfg: Path) -> dict:
     """Exactly the environment the tool gives Terraform (CLI config with the mirror and plugin cache,
     credentials, TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE, ...), so raw runs differ only in
     what the tool adds around them."""
-    from provisioner.config import schema as config
+    from provisioner import config
     from provisioner.usecases import runtime
 
     return runtime.terraform_env(runtime.open_runtime(config.load(str(cfg)), start_emulator=False))

@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from projects import write_project  # noqa: E402
 
+from provisioner import config  # noqa: E402
 from provisioner.aws import emulator  # noqa: E402
-from provisioner.config import schema as config  # noqa: E402
 from provisioner.domain.naming import stack_id  # noqa: E402
 from provisioner.sweep import plan as sweep  # noqa: E402
 from provisioner.terraform import mirror  # noqa: E402

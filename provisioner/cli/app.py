@@ -28,7 +28,7 @@ class Ctx:
     @property
     def settings(self) -> Any:
         if self._settings is None:
-            from provisioner.config import schema as config
+            from provisioner import config
 
             self._settings = config.load(self.config_path)
         return self._settings
@@ -78,7 +78,7 @@ def pr_owner_options(f: Any) -> Any:
 
 def stack_request(branch: str | None, pr: int | None = None, owner: str | None = None,
                   ttl: str | None = None) -> Any:
-    from provisioner.config.schema import parse_duration
+    from provisioner.config import parse_duration
     from provisioner.usecases.stacks import StackRequest
 
     source = "flag"

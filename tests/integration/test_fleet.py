@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 from conftest import aws_client, run_cli, write_project
 
-from provisioner.config import schema as config
+from provisioner import config
 from provisioner.domain.naming import stack_id
 from provisioner.domain.record import Record
 from provisioner.state import backend

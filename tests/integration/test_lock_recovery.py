@@ -25,7 +25,7 @@ import pytest
 from conftest import aws_client, run_cli, write_project
 from faultproxy import wait_until
 
-from provisioner.config import schema as config
+from provisioner import config
 from provisioner.domain.naming import stack_id
 from provisioner.errors import TerraformError
 from provisioner.state import backend

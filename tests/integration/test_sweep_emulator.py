@@ -13,8 +13,8 @@ import boto3
 import pytest
 from conftest import moto_server, run_cli, write_project
 
+from provisioner import config
 from provisioner.aws.clients import Aws
-from provisioner.config import schema as config
 from provisioner.domain.record import Record
 from provisioner.state.registry import Registry
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.config import schema as config
+from provisioner import config
 from provisioner.errors import EXIT_BAD_INPUT, ConfigError
 
 REPO = Path(__file__).resolve().parents[2]

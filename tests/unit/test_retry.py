@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from provisioner import config
 from provisioner.aws.clients import Aws
-from provisioner.config import schema as config
 from provisioner.config.policies import policies_from_settings
 from provisioner.config.retry import (
     DEFAULT_TERRAFORM_PATTERNS,

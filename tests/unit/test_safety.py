@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.config import schema as config
+from provisioner import config
 from provisioner.domain.naming import StackId
 from provisioner.errors import EXIT_BAD_INPUT, EXIT_REFUSED, BadInput, ConfigError, RefusedError, RenderError
 from provisioner.render.core import (

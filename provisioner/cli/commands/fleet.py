@@ -97,7 +97,7 @@ def cleanup(ctx: Ctx, parallel: int | None, dry_run: bool, as_json: bool) -> Non
 @pass_ctx
 def extend(ctx: Ctx, branch: str | None, by: str, as_json: bool) -> None:
     """Push a stack's expiry out (the expires-at tag follows on the next apply)."""
-    from provisioner.config.schema import parse_duration
+    from provisioner.config import parse_duration
     from provisioner.errors import ProvisionerError
     from provisioner.usecases import stacks as lifecycle
 

@@ -15,7 +15,7 @@ pass_ctx = click.make_pass_decorator(Ctx)
 @pass_ctx
 def doctor(ctx: Ctx, start_emulator: bool, as_json: bool) -> int:
     """Check config, engine, provider, AWS identity, state bucket, registry table and emulator."""
-    from provisioner.config import schema as config
+    from provisioner import config
     from provisioner.usecases import doctor as doc
 
     report = doc.diagnose(lambda: config.load(ctx.config_path), start_emulator=start_emulator)
