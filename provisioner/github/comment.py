@@ -20,7 +20,7 @@ from typing import Any
 
 from provisioner.domain.record import Record
 from provisioner.domain.tags import iso
-from provisioner.render.core import Difference
+from provisioner.render.model import Difference
 from provisioner.support.templating import render_template
 
 MAX_COMMENT_CHARS = 65_535

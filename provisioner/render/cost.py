@@ -148,7 +148,7 @@ def for_rendered(settings: Any, rendered: Any) -> CostView:
 
 
 def for_tfvars(settings: Any, tfvars: Mapping[str, Any]) -> CostView:
-    from provisioner.render.core import load_baseline
+    from provisioner.render.baseline import load_baseline
 
     baseline = load_baseline(str(settings.path(settings.project.baseline)))
     return cost_view(baseline.values, tfvars, settings.cost.prices)

@@ -91,16 +91,20 @@ def resolve_stack(rt: Runtime, req: StackRequest) -> naming.StackId:
 
 def render_stack(rt: Runtime, stack: naming.StackId, pr: int | None, owner: str) -> Any:
     """Baseline + overrides -> Rendered, for this stack."""
-    from provisioner.render import core as render
+    from provisioner.render.baseline import load_baseline
+    from provisioner.render.core import render
+    from provisioner.render.model import Guards, RenderContext
+    from provisioner.render.modulevars import module_variables
+    from provisioner.render.overrides import load_overrides
 
     s = rt.settings
-    baseline = render.load_baseline(str(s.path(s.project.baseline)))
-    overrides = render.load_overrides(str(s.path(s.project.overrides)))
-    module_vars = render.module_variables(str(s.root_module))
-    ctx = render.RenderContext(stack=stack, pr=pr, owner=owner)
+    baseline = load_baseline(str(s.path(s.project.baseline)))
+    overrides = load_overrides(str(s.path(s.project.overrides)))
+    module_vars = module_variables(str(s.root_module))
+    ctx = RenderContext(stack=stack, pr=pr, owner=owner)
     injected = {s.project.name_variable: (stack.slug, "stack name derived from the branch")}
-    guards = render.Guards(identifiers=s.production.forbidden, secrets=s.secrets, source=s.source)
-    return render.render(baseline, overrides, module_vars, ctx, injected=injected, guards=guards)
+    guards = Guards(identifiers=s.production.forbidden, secrets=s.secrets, source=s.source)
+    return render(baseline, overrides, module_vars, ctx, injected=injected, guards=guards)
 
 
 def _scrubbed(rt: Runtime, exc: ProvisionerError) -> ProvisionerError:

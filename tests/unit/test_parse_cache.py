@@ -3,7 +3,8 @@ import stat
 
 from conftest import REPO
 
-from provisioner.render.core import load_baseline, module_variables
+from provisioner.render.baseline import load_baseline
+from provisioner.render.modulevars import module_variables
 from provisioner.support import parse_cache
 
 STACK = REPO / "modules" / "stack"

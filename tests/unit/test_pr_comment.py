@@ -18,7 +18,7 @@ from provisioner.github.comment import (
     marker,
     render_comment,
 )
-from provisioner.render.core import UNSET, Difference
+from provisioner.render.model import UNSET, Difference
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",

@@ -12,7 +12,9 @@ import pytest
 
 from provisioner.domain.naming import StackId
 from provisioner.errors import RenderError
-from provisioner.render.core import (
+from provisioner.render.baseline import load_baseline
+from provisioner.render.core import render
+from provisioner.render.model import (
     UNSET,
     Baseline,
     Difference,
@@ -21,14 +23,10 @@ from provisioner.render.core import (
     Override,
     RenderContext,
     Rendered,
-    format_differences,
-    load_baseline,
-    load_overrides,
-    module_variables,
-    parse_overrides,
-    render,
-    write_tfvars,
 )
+from provisioner.render.modulevars import module_variables
+from provisioner.render.overrides import load_overrides, parse_overrides
+from provisioner.render.report import format_differences, write_tfvars
 from provisioner.support.templating import render_template
 
 FIXTURES = Path(__file__).parent / "fixtures" / "render"

@@ -10,18 +10,12 @@ import pytest
 from provisioner import config
 from provisioner.domain.naming import StackId
 from provisioner.errors import EXIT_BAD_INPUT, EXIT_REFUSED, BadInput, ConfigError, RefusedError, RenderError
-from provisioner.render.core import (
-    Baseline,
-    Guards,
-    ModuleVariable,
-    RenderContext,
-    format_differences,
-    load_baseline,
-    load_overrides,
-    module_variables,
-    parse_overrides,
-    render,
-)
+from provisioner.render.baseline import load_baseline
+from provisioner.render.core import render
+from provisioner.render.model import Baseline, Guards, ModuleVariable, RenderContext
+from provisioner.render.modulevars import module_variables
+from provisioner.render.overrides import load_overrides, parse_overrides
+from provisioner.render.report import format_differences
 from provisioner.safety import guard, secrets
 
 REPO = Path(__file__).resolve().parents[2]

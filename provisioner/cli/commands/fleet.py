@@ -36,10 +36,12 @@ def _pr_state(settings: Any) -> Any:
 
 
 def _current_digest(settings: Any) -> str:
-    from provisioner.render import core as render
+    from provisioner.render.baseline import load_baseline
+    from provisioner.render.core import inputs_digest
+    from provisioner.render.overrides import load_overrides
 
-    return render.inputs_digest(render.load_baseline(str(settings.path(settings.project.baseline))),
-                                render.load_overrides(str(settings.path(settings.project.overrides))))
+    return inputs_digest(load_baseline(str(settings.path(settings.project.baseline))),
+                         load_overrides(str(settings.path(settings.project.overrides))))
 
 
 def _print_plan(plan: Any, *, done: bool) -> None:

@@ -154,7 +154,7 @@ def render(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, as_j
 @pass_ctx
 def diff(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, as_json: bool) -> None:
     """Show every difference between the branch's staging variables and production, with reasons."""
-    from provisioner.render.core import format_differences
+    from provisioner.render.report import format_differences
 
     stack, rendered = _rendered(ctx, branch, pr, owner)
     if as_json:

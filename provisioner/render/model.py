@@ -1,0 +1,157 @@
+"""The values of a render: the baseline, overrides, module variables, the context of a stack,
+and what comes out (``Rendered``: tfvars, differences, digest). Pure data, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from provisioner.domain.naming import StackId
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+
+JSON_MARKER_KEY = "//production_only"
+
+
+MAX_TEMPLATE_OUTPUT = 64 * 1024
+
+
+MAX_DEPTH = 64
+
+
+# Keys each rule accepts besides "rule" and "reason", and which of them it requires.
+RULE_KEYS: Mapping[str, frozenset[str]] = MappingProxyType({
+    "scale": frozenset({"factor", "min", "max", "round"}),
+    "set": frozenset({"value"}),
+    "template": frozenset({"template"}),
+    "drop": frozenset(),
+})
+
+
+REQUIRED: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "scale": ("factor",), "set": ("value",), "template": ("template",), "drop": (),
+})
+
+
+ROUNDING = ("ceil", "floor", "round", "none")
+
+
+# Rules that replace a production-only value outright (scale would stay derived from it).
+PRODUCTION_ONLY_RULES = frozenset({"set", "template", "drop"})
+
+
+class _Unset(enum.Enum):
+    """Sentinel: the variable is not set, so Terraform uses the module default."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    __str__ = __repr__
+
+
+UNSET: Any = _Unset.UNSET
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A parsed production variable file."""
+
+    path: str
+    values: dict
+    production_only: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Override:
+    """One declared staging override. ``params`` holds the rule's own keys."""
+
+    variable: str
+    rule: str
+    reason: str
+    params: Mapping = field(default_factory=lambda: MappingProxyType({}))
+    source: str = "overrides"
+
+
+@dataclass(frozen=True)
+class ModuleVariable:
+    """One ``variable`` block of the root module. ``type`` is normalised, e.g. ``list(string)``."""
+
+    name: str
+    type: str | None
+    has_default: bool
+    default: Any
+    sensitive: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What templates may use besides the production value."""
+
+    stack: StackId
+    pr: int | None
+    owner: str
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One variable whose staging value differs by declaration. ``UNSET`` means module default."""
+
+    variable: str
+    production: Any
+    staging: Any
+    rule: str
+    reason: str
+    sensitive: bool = False
+    production_only: bool = False   # the production value itself must not travel (reports, PR comments)
+
+    def mask(self, column: str) -> str | None:
+        """The label that replaces the value in ``column`` ("production"/"staging"), or None to show it."""
+        if self.sensitive:
+            return "(sensitive)"
+        if column == "production" and self.production_only:
+            return "(production-only)"
+        return None
+
+    def to_json(self) -> dict:
+        """JSON-ready form: sensitive and production-only values hidden, ``UNSET`` spelled out."""
+        def shown(column: str, value: Any, unset: str) -> Any:
+            if value is UNSET:
+                return unset
+            return self.mask(column) or value
+        return {"variable": self.variable, "production": shown("production", self.production, "(not set)"),
+                "staging": shown("staging", self.staging, "(module default)"), "rule": self.rule,
+                "reason": self.reason, "sensitive": self.sensitive, "production_only": self.production_only}
+
+
+@dataclass(frozen=True)
+class Guards:
+    """The safety settings a render enforces (from the config's ``[production]`` and ``[secrets]``).
+
+    ``identifiers``: production strings no staging variable may contain, anywhere (nested values,
+    map keys, substrings; compared case-insensitively). ``secrets``: sensitive variable -> source
+    (``env:NAME`` ...); such variables reach Terraform as ``TF_VAR_<name>``, never through a file.
+    ``source`` names the config file in messages.
+    """
+
+    identifiers: tuple[str, ...] = ()
+    secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    source: str = "config"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The staging variables, how they differ from production, and a digest of the inputs."""
+
+    tfvars: dict
+    differences: tuple[Difference, ...]
+    digest: str
+
+
+NO_GUARDS = Guards()

@@ -1,0 +1,54 @@
+"""The rendered variables as a file, and the differences from production as a table."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from provisioner.render.model import UNSET, Rendered
+
+DIFFERENCES_TEMPLATE = "differences.txt.j2"
+
+
+REPORT_VALUE_WIDTH = 40
+
+
+def write_tfvars(rendered: Rendered, path: str | os.PathLike) -> Path:
+    """Write ``rendered.tfvars`` as JSON, mode 0600, atomically (temp file + rename)."""
+    from provisioner.support.files import write_private_json
+
+    return write_private_json(path, rendered.tfvars)
+
+
+def _show(value: Any, mask: str | None, unset: str, width: int = REPORT_VALUE_WIDTH) -> str:
+    """A value as one line of compact JSON, non-printable characters escaped, elided past ``width``."""
+    if value is UNSET:
+        return unset
+    if mask:
+        return mask
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _one_line(text: str) -> str:
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def format_differences(rendered: Rendered) -> str:
+    """The differences as a fixed-width text table (templates/differences.txt.j2)."""
+    from provisioner.support.templating import render_template
+
+    columns = ("variable", "production", "staging", "rule", "reason")
+    rows = [{"variable": _one_line(d.variable),
+             "production": _show(d.production, d.mask("production"), "(not set)"),
+             "staging": _show(d.staging, d.mask("staging"), "(module default)"), "rule": d.rule,
+             "reason": _one_line(d.reason)}
+            for d in rendered.differences]
+    headers = {column: column for column in columns}
+    widths = {column: max([len(headers[column])] + [len(row[column]) for row in rows]) for column in columns}
+    dashes = {column: "-" * widths[column] for column in columns}
+    return render_template(DIFFERENCES_TEMPLATE, columns=columns, headers=headers, dashes=dashes, rows=rows,
+                           widths=widths, digest=rendered.digest)
