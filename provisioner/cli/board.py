@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-PR_URL_ENV = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY")
-
 
 def pr_url(pr: int | None, env: Mapping[str, str]) -> str | None:
     repo = env.get("GITHUB_REPOSITORY")

@@ -13,7 +13,6 @@ BRANCH = "staging:branch"
 PR = "staging:pr"
 OWNER = "staging:owner"
 EXPIRES_AT = "staging:expires-at"
-KEYS = (MANAGED_BY, STACK, BRANCH, PR, OWNER, EXPIRES_AT)
 
 
 def iso(ts: float) -> str:

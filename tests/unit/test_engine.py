@@ -18,20 +18,15 @@ import pytest
 
 from provisioner.errors import BadInput, Diagnostic, TerraformError
 from provisioner.terraform import engines as engine
-from provisioner.terraform.engines import (
-    ENV_LOCK,
-    BinaryEngine,
+from provisioner.terraform.args import COMMANDS, Options, build_args, python_terraform_kwargs
+from provisioner.terraform.engines import ENV_LOCK, BinaryEngine, EmbeddedEngine, make_engine
+from provisioner.terraform.events import (
     ChangeCounts,
-    EmbeddedEngine,
-    Options,
     ResourceEvent,
     RunResult,
-    build_args,
-    make_engine,
     parse_event,
     parse_stream,
     parse_text_diagnostics,
-    python_terraform_kwargs,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "terraform"
@@ -114,7 +109,7 @@ def test_saved_runs_used_the_engine_arguments():
     for name, run in MANIFEST.items():
         if name == "init_backend_error_color":
             continue  # deliberately without -no-color
-        spec = next(spec for spec in engine.COMMANDS.values()
+        spec = next(spec for spec in COMMANDS.values()
                     if run["argv"][: len(spec.words)] == list(spec.words))
         base = [*spec.words, *spec.flags]
         assert run["argv"][: len(base)] == base, name

@@ -11,7 +11,7 @@ from provisioner.cli.progress import (
     gha_escape,
     make_reporter,
 )
-from provisioner.terraform.engines import ResourceEvent
+from provisioner.terraform.events import ResourceEvent
 
 
 class Clock:

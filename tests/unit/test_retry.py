@@ -26,6 +26,7 @@ from provisioner.config.retry import (
 )
 from provisioner.errors import ConfigError, Diagnostic, TerraformError
 from provisioner.terraform import engines as engine
+from provisioner.terraform.events import ResourceEvent, RunResult
 from provisioner.terraform.locks import LockInfo, parse_lock_info, recover_lock
 from provisioner.terraform.retrying import RetryingEngine, RetryNotice, transient_match
 
@@ -154,13 +155,13 @@ class FakeEngine:
         self.calls: list[tuple[str, dict]] = []
         self.unlocked: list[str] = []
 
-    def _run(self, command: str, **kwargs) -> engine.RunResult:
+    def _run(self, command: str, **kwargs) -> RunResult:
         self.calls.append((command, kwargs))
         if self.errors:
             raise self.errors.pop(0)
         if kwargs.get("on_event"):
-            kwargs["on_event"](engine.ResourceEvent("aws_vpc.this", "create", "complete"))
-        return engine.RunResult(command=command, retcode=0)
+            kwargs["on_event"](ResourceEvent("aws_vpc.this", "create", "complete"))
+        return RunResult(command=command, retcode=0)
 
     def init(self, workdir, *, backend_config=()):
         return self._run("init", backend_config=backend_config)
