@@ -30,7 +30,7 @@ from projects import write_project  # noqa: E402
 from provisioner import config  # noqa: E402
 from provisioner.aws import emulator  # noqa: E402
 from provisioner.domain.naming import stack_id  # noqa: E402
-from provisioner.sweep import plan as sweep  # noqa: E402
+from provisioner.sweep.account import find_tagged  # noqa: E402
 from provisioner.terraform import mirror  # noqa: E402
 from provisioner.usecases import runtime  # noqa: E402
 
@@ -89,7 +89,7 @@ def main() -> None:
             for r in rows:
                 cli(cfg, "teardown", "--branch", r["branch"])
             rt = runtime.open_runtime(config.load(str(cfg)), start_emulator=False)
-            orphans = {r["branch"]: sweep.find_tagged(rt.aws, stack_id(r["branch"]).slug) for r in rows}
+            orphans = {r["branch"]: find_tagged(rt.aws, stack_id(r["branch"]).slug) for r in rows}
             records = {r.slug: r for r in rt.registry.all()}
             lost = [b for b, arns in orphans.items() if arns and stack_id(b).slug not in records]
         finally:

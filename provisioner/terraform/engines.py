@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from provisioner.errors import BadInput, Diagnostic, TerraformError
 from provisioner.terraform.args import (
@@ -60,6 +60,7 @@ from provisioner.terraform.events import (
     parse_stream,
     parse_text_diagnostics,
 )
+from provisioner.terraform.interface import Engine
 
 # Serialises every change of os.environ made to hand `env` to a Terraform child process.
 ENV_LOCK = threading.Lock()
@@ -113,8 +114,6 @@ def _library_error(command: str, workdir: str, exc: BaseException) -> TerraformE
     return TerraformError(command, workdir, [], f"{type(exc).__name__}: {exc}", None)
 
 
-
-
 def _outputs(workdir: str, captured: _Captured, mask_sensitive: bool = False) -> dict[str, Any]:
     try:
         data = json.loads("\n".join(captured.lines) or "{}")
@@ -145,31 +144,6 @@ def _environ(env: Mapping[str, str]) -> Iterator[None]:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-
-
-class Engine(Protocol):
-    """What the rest of the tool may ask of Terraform."""
-
-    def init(self, workdir: StrPath, *, backend_config: Sequence[str] = ()) -> RunResult: ...
-
-    def plan(self, workdir: StrPath, *, destroy: bool = False, on_event: EventCallback | None = None,
-             var_files: Sequence[str] = ()) -> RunResult: ...
-
-    def apply(self, workdir: StrPath, *, on_event: EventCallback | None = None,
-              var_files: Sequence[str] = ()) -> RunResult: ...
-
-    def destroy(self, workdir: StrPath, *, on_event: EventCallback | None = None,
-                var_files: Sequence[str] = ()) -> RunResult: ...
-
-    def output(self, workdir: StrPath, *, mask_sensitive: bool = False) -> dict[str, Any]: ...
-
-    def state_list(self, workdir: StrPath) -> list[str]: ...
-
-    def state_pull(self, workdir: StrPath) -> dict[str, Any]: ...
-
-    def force_unlock(self, workdir: StrPath, lock_id: str) -> None: ...
-
-    def version(self) -> str: ...
 
 
 def _line_sink(on_event: EventCallback | None) -> Callable[[str], None] | None:

@@ -13,8 +13,8 @@ from provisioner.config.retry import LOCK_PATTERN
 from provisioner.errors import TerraformError
 
 if TYPE_CHECKING:
-    from provisioner.terraform.engines import Engine
     from provisioner.terraform.events import StrPath
+    from provisioner.terraform.interface import Engine
 
 
 def error_texts(error: TerraformError) -> list[str]:

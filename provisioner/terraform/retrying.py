@@ -19,8 +19,8 @@ from provisioner.terraform.locks import error_texts, is_lock_error
 if TYPE_CHECKING:
     import tenacity
 
-    from provisioner.terraform.engines import Engine
     from provisioner.terraform.events import EventCallback, RunResult, StrPath
+    from provisioner.terraform.interface import Engine
 
 
 def transient_match(error: BaseException, policy: TerraformRetry) -> str | None:

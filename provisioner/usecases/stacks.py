@@ -23,6 +23,7 @@ from provisioner.state import backend
 from provisioner.state import leases as lease
 from provisioner.state.audit import audited, user
 from provisioner.sweep import plan as sweep
+from provisioner.sweep.account import find_tagged
 from provisioner.terraform import locks, workspace
 from provisioner.usecases.runtime import Runtime
 
@@ -411,7 +412,7 @@ def _sweep_leftovers(rt: Runtime, stack: naming.StackId, reporter: Reporter) -> 
         reporter.step(f"sweeping {len(plan.items)} resources tagged {stack.slug} that Terraform did not "
                       "destroy (not in its state)")
         sweep.execute(rt.aws, plan, reporter)
-    leftovers = sweep.find_tagged(rt.aws, stack.slug)
+    leftovers = find_tagged(rt.aws, stack.slug)
     if leftovers:
         raise ProvisionerError(f"{len(leftovers)} resources tagged {stack.slug} remain after destroy: "
                                + ", ".join(leftovers[:10]), leftovers=leftovers)

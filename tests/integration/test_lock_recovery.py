@@ -29,7 +29,7 @@ from provisioner import config
 from provisioner.domain.naming import stack_id
 from provisioner.errors import TerraformError
 from provisioner.state import backend
-from provisioner.sweep import plan as sweep
+from provisioner.sweep.account import find_tagged
 from provisioner.terraform import workspace
 from provisioner.terraform.locks import parse_lock_info, recover_lock
 from provisioner.usecases import runtime
@@ -110,7 +110,7 @@ def test_lock_of_a_killed_apply_is_recovered_and_spinup_converges(tmp_path, moto
     assert out["record"]["status"] == "ready"
     down = json.loads(run_cli(cfg, "teardown", "--branch", stack.branch, "--json").stdout)
     assert down["action"] == "destroyed"
-    assert sweep.find_tagged(rt.aws, stack.slug) == [], "resources of the killed apply were orphaned"
+    assert find_tagged(rt.aws, stack.slug) == [], "resources of the killed apply were orphaned"
 
 
 def test_next_spinup_recovers_a_killed_apply_by_itself(tmp_path, moto_url, provider_mirror):
@@ -132,7 +132,7 @@ def test_next_spinup_recovers_a_killed_apply_by_itself(tmp_path, moto_url, provi
 
     run_cli(cfg, "teardown", "--branch", stack.branch)
     rt = runtime.open_runtime(settings, start_emulator=False)
-    assert sweep.find_tagged(rt.aws, stack.slug) == [], "resources of the killed apply were orphaned"
+    assert find_tagged(rt.aws, stack.slug) == [], "resources of the killed apply were orphaned"
 
 
 def test_resources_created_but_not_in_state_do_not_block_the_rerun(tmp_path, moto_url, provider_mirror):
@@ -153,11 +153,11 @@ def test_resources_created_but_not_in_state_do_not_block_the_rerun(tmp_path, mot
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     rt = runtime.open_runtime(config.load(str(cfg)), start_emulator=False)
-    assert sweep.find_tagged(rt.aws, stack.slug), "the killed apply created tagged resources"
+    assert find_tagged(rt.aws, stack.slug), "the killed apply created tagged resources"
 
     again = run_cli(cfg, "spinup", "--branch", stack.branch, "--json")
     assert json.loads(again.stdout)["record"]["status"] == "ready"
     assert "previous run died while creating" in again.stderr
     assert "the dead run created but never recorded in state" in again.stderr
     run_cli(cfg, "teardown", "--branch", stack.branch)
-    assert sweep.find_tagged(rt.aws, stack.slug) == []
+    assert find_tagged(rt.aws, stack.slug) == []

@@ -19,7 +19,7 @@ from faultproxy import FaultProxy
 from provisioner.aws.clients import Aws
 from provisioner.config.retry import AwsRetry, TerraformRetry
 from provisioner.domain.naming import stack_id
-from provisioner.sweep import plan as sweep
+from provisioner.sweep.account import find_tagged
 from provisioner.terraform.engines import EmbeddedEngine
 from provisioner.terraform.retrying import RetryingEngine
 
@@ -145,7 +145,7 @@ def test_spinup_and_teardown_converge_through_injected_faults(proxy, moto_url, p
     down = json.loads(run_cli(cfg, "teardown", "--branch", branch.branch, "--json").stdout)
     assert down["action"] == "destroyed"
     direct = Aws(region="us-east-1", endpoint=moto_url)
-    assert sweep.find_tagged(direct, branch.slug) == []
+    assert find_tagged(direct, branch.slug) == []
 
     summary = proxy.summary()
     print(f"\nproxy after spinup: {after_spinup}\nproxy after teardown: {summary}", file=sys.stderr)

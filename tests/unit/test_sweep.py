@@ -6,6 +6,7 @@ import pytest
 
 from provisioner.domain.record import Record
 from provisioner.sweep import plan as sweep
+from provisioner.sweep.handlers import HANDLERS, Skipped
 
 ACCT = "arn:aws:{}:us-east-1:123456789012:{}"
 OURS = {"managed-by": "staging-provisioner"}
@@ -107,7 +108,7 @@ def test_kind_of_arns(given, kind):
 
 
 def test_every_ordered_type_has_a_handler():
-    assert set(sweep.HANDLERS) == set(sweep.ORDER)
+    assert set(HANDLERS) == set(sweep.ORDER)
 
 
 def test_plan_is_in_dependency_order_with_unsupported_last():
@@ -194,7 +195,7 @@ def test_failures_are_collected_and_the_rest_continue():
     account = FakeAccount({a: ours("old-1") for a in (LB, TG, QUEUE, ROLE, VPC, KMS)})
     account.fail_delete[TG] = RuntimeError("ResourceInUse: target group is in use")
     account.fail_tags[ROLE] = RuntimeError("AccessDenied")
-    account.fail_delete[VPC] = sweep.Skipped("goes with something else")
+    account.fail_delete[VPC] = Skipped("goes with something else")
     report = sweep.execute(account, sweep.plan_sweep(account, set()), Steps())
     got = {r.arn: (r.action, r.error) for r in report.results}
     assert got[TG] == ("failed", "ResourceInUse: target group is in use")

@@ -1,0 +1,89 @@
+"""The real account behind the sweep's ``Account`` interface: finding what carries our tags
+(the tagging API, plus IAM roles and DB subnet groups listed per service, which it misses), and
+reading and deleting one resource through its handler."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from provisioner.aws.clients import Aws
+from provisioner.aws.errors import error_code
+from provisioner.domain import tags
+from provisioner.sweep.handlers import HANDLERS, tag_map
+
+
+def find_tagged(aws: Aws, slug: str | None = None) -> list[str]:
+    """ARNs of live resources managed by us (of one stack when ``slug`` is given)."""
+    return sorted({arn for arn, _tags in AwsAccount(aws).tagged(slug)})
+
+
+_GONE = {"NoSuchBucket", "NoSuchEntity", "InvalidResourceId", "ParameterNotFound", "NotFound",
+         "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+
+
+def _is_gone(exc: BaseException) -> bool:
+    code = error_code(exc)
+    return code in _GONE or code.endswith(("NotFound", "NotFoundException", "NotFoundFault"))
+
+
+class AwsAccount:
+    """``Account`` over boto3 clients from ``Aws.client`` (retries configured there)."""
+
+    def __init__(self, aws: Aws) -> None:
+        self.aws = aws
+
+    def tagged(self, only_slug: str | None) -> list[tuple[str, dict[str, str]]]:
+        wanted = {tags.MANAGED_BY: tags.MANAGED_BY_VALUE}
+        if only_slug:
+            wanted[tags.STACK] = only_slug
+        found = dict(_via_tagging_api(self.aws, wanted))
+        for lister in (_iam_roles, _db_subnet_groups):
+            found.update((arn, t) for arn, t in lister(self.aws) if _matches(t, wanted))
+        return sorted(found.items())
+
+    def tags(self, kind: str, arn: str) -> dict[str, str] | None:
+        try:
+            return HANDLERS[kind].tags(self.aws, arn)
+        except Exception as exc:
+            if _is_gone(exc):
+                return None
+            raise
+
+    def prepare(self, kind: str, arn: str) -> None:
+        step = HANDLERS[kind].prepare
+        if step is not None:
+            step(self.aws, arn)
+
+    def delete(self, kind: str, arn: str) -> None:
+        try:
+            HANDLERS[kind].delete(self.aws, arn)
+        except Exception as exc:
+            if not _is_gone(exc):
+                raise
+
+
+def _matches(have: dict[str, str], wanted: dict[str, str]) -> bool:
+    return all(have.get(k) == v for k, v in wanted.items())
+
+
+def _via_tagging_api(aws: Aws, wanted: dict[str, str]) -> Iterable[tuple[str, dict[str, str]]]:
+    api = aws.client("resourcegroupstaggingapi")
+    filters = [{"Key": k, "Values": [v]} for k, v in wanted.items()]
+    for page in api.get_paginator("get_resources").paginate(TagFilters=filters):
+        for r in page.get("ResourceTagMappingList", []):
+            yield r["ResourceARN"], tag_map(r.get("Tags"))
+
+
+def _iam_roles(aws: Aws) -> Iterable[tuple[str, dict[str, str]]]:
+    iam = aws.client("iam")
+    for page in iam.get_paginator("list_roles").paginate():
+        for role in page.get("Roles", []):
+            yield role["Arn"], tag_map(iam.list_role_tags(RoleName=role["RoleName"]).get("Tags"))
+
+
+def _db_subnet_groups(aws: Aws) -> Iterable[tuple[str, dict[str, str]]]:
+    rds = aws.client("rds")
+    for page in rds.get_paginator("describe_db_subnet_groups").paginate():
+        for group in page.get("DBSubnetGroups", []):
+            arn = group["DBSubnetGroupArn"]
+            yield arn, tag_map(rds.list_tags_for_resource(ResourceName=arn).get("TagList"))
