@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from provisioner.domain.difference import Difference
 from provisioner.domain.record import Record
 from provisioner.domain.tags import iso
-from provisioner.render.model import Difference
 from provisioner.support.templating import render_template
 
 MAX_COMMENT_CHARS = 65_535

@@ -15,8 +15,6 @@ from provisioner.render.model import DEFAULT_MAX_BYTES, JSON_MARKER_KEY, MAX_DEP
 from provisioner.render.values import check_depth, suggest, value_kind
 
 _MARKER = re.compile(r"^\s*(?:#|//)\s*@production-only\b(?P<rest>.*)$")
-
-
 _MARKER_WORD = "@production-only"
 
 

@@ -20,14 +20,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from provisioner.domain.difference import UNSET, Difference
 from provisioner.errors import RenderError
 from provisioner.render.guards import check_identifiers, check_sensitive, secret_differences
 from provisioner.render.model import (
     NO_GUARDS,
     PRODUCTION_ONLY_RULES,
-    UNSET,
     Baseline,
-    Difference,
     Guards,
     ModuleVariable,
     Override,

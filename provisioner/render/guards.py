@@ -6,8 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from provisioner.domain.difference import UNSET, Difference
 from provisioner.errors import RenderError
-from provisioner.render.model import UNSET, Baseline, Difference, Guards, ModuleVariable, Override
+from provisioner.render.model import Baseline, Guards, ModuleVariable, Override
 from provisioner.render.values import is_number, suggest
 
 

@@ -3,25 +3,18 @@ and what comes out (``Rendered``: tfvars, differences, digest). Pure data, no I/
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from provisioner.domain.difference import Difference
 from provisioner.domain.naming import StackId
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-
-
 JSON_MARKER_KEY = "//production_only"
-
-
 MAX_TEMPLATE_OUTPUT = 64 * 1024
-
-
 MAX_DEPTH = 64
-
 
 # Keys each rule accepts besides "rule" and "reason", and which of them it requires.
 RULE_KEYS: Mapping[str, frozenset[str]] = MappingProxyType({
@@ -31,31 +24,14 @@ RULE_KEYS: Mapping[str, frozenset[str]] = MappingProxyType({
     "drop": frozenset(),
 })
 
-
 REQUIRED: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "scale": ("factor",), "set": ("value",), "template": ("template",), "drop": (),
 })
 
-
 ROUNDING = ("ceil", "floor", "round", "none")
-
 
 # Rules that replace a production-only value outright (scale would stay derived from it).
 PRODUCTION_ONLY_RULES = frozenset({"set", "template", "drop"})
-
-
-class _Unset(enum.Enum):
-    """Sentinel: the variable is not set, so Terraform uses the module default."""
-
-    UNSET = "UNSET"
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-    __str__ = __repr__
-
-
-UNSET: Any = _Unset.UNSET
 
 
 @dataclass(frozen=True)
@@ -97,37 +73,6 @@ class RenderContext:
     stack: StackId
     pr: int | None
     owner: str
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One variable whose staging value differs by declaration. ``UNSET`` means module default."""
-
-    variable: str
-    production: Any
-    staging: Any
-    rule: str
-    reason: str
-    sensitive: bool = False
-    production_only: bool = False   # the production value itself must not travel (reports, PR comments)
-
-    def mask(self, column: str) -> str | None:
-        """The label that replaces the value in ``column`` ("production"/"staging"), or None to show it."""
-        if self.sensitive:
-            return "(sensitive)"
-        if column == "production" and self.production_only:
-            return "(production-only)"
-        return None
-
-    def to_json(self) -> dict:
-        """JSON-ready form: sensitive and production-only values hidden, ``UNSET`` spelled out."""
-        def shown(column: str, value: Any, unset: str) -> Any:
-            if value is UNSET:
-                return unset
-            return self.mask(column) or value
-        return {"variable": self.variable, "production": shown("production", self.production, "(not set)"),
-                "staging": shown("staging", self.staging, "(module default)"), "rule": self.rule,
-                "reason": self.reason, "sensitive": self.sensitive, "production_only": self.production_only}
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from provisioner.render.model import UNSET, Rendered
+from provisioner.domain.difference import UNSET
+from provisioner.render.model import Rendered
 
 DIFFERENCES_TEMPLATE = "differences.txt.j2"
-
-
 REPORT_VALUE_WIDTH = 40
 
 

@@ -7,8 +7,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Any
 
+from provisioner.domain.difference import UNSET
 from provisioner.errors import RenderError
-from provisioner.render.model import MAX_TEMPLATE_OUTPUT, UNSET, ModuleVariable, Override, RenderContext
+from provisioner.render.model import MAX_TEMPLATE_OUTPUT, ModuleVariable, Override, RenderContext
 from provisioner.render.values import is_number, value_kind
 
 _DECIMAL_ROUNDING = MappingProxyType({"ceil": ROUND_CEILING, "floor": ROUND_FLOOR, "round": ROUND_HALF_UP})

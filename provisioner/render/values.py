@@ -7,8 +7,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from provisioner.domain.difference import UNSET
 from provisioner.errors import RenderError
-from provisioner.render.model import MAX_DEPTH, UNSET
+from provisioner.render.model import MAX_DEPTH
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:

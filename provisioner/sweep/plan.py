@@ -32,7 +32,6 @@ ORDER = (
     "internet-gateway", "subnet", "route-table", "security-group", "vpc",
 )
 
-
 UNSUPPORTED = "unsupported"
 
 
@@ -103,8 +102,6 @@ class SweepReport:
 
 
 _PLAIN_NAME = {"s3": "s3-bucket", "sqs": "sqs-queue", "sns": "sns-topic"}
-
-
 _BY_HEAD = {
     ("dynamodb", "table"): "dynamodb-table", ("logs", "log-group"): "log-group",
     ("cloudwatch", "alarm"): "cloudwatch-alarm", ("ssm", "parameter"): "ssm-parameter",

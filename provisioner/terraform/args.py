@@ -32,8 +32,6 @@ class CommandSpec:
 
 
 _RUN = ("-input=false", "-no-color", "-json")
-
-
 COMMANDS: Mapping[str, CommandSpec] = {
     # -reconfigure: the backend settings are generated on every run (the emulator's port may
     # change); state is never migrated between backends.

@@ -13,8 +13,6 @@ from typing import Any
 from provisioner.errors import Diagnostic
 
 EventCallback = Callable[["ResourceEvent"], None]
-
-
 SENSITIVE_MASK = "(sensitive)"   # what a sensitive value is shown as
 StrPath = str | os.PathLike[str]
 
@@ -177,8 +175,6 @@ def parse_stream(
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
 _TEXT_HEAD = re.compile(r"^(Error|Warning): (.*)$")
 
 

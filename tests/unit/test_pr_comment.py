@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from provisioner.domain.difference import UNSET, Difference
 from provisioner.domain.record import Record
 from provisioner.github.comment import (
     MAX_COMMENT_CHARS,
@@ -18,7 +19,6 @@ from provisioner.github.comment import (
     marker,
     render_comment,
 )
-from provisioner.render.model import UNSET, Difference
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",

@@ -10,20 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from provisioner.domain.difference import UNSET, Difference
 from provisioner.domain.naming import StackId
 from provisioner.errors import RenderError
 from provisioner.render.baseline import load_baseline
 from provisioner.render.core import render
-from provisioner.render.model import (
-    UNSET,
-    Baseline,
-    Difference,
-    Guards,
-    ModuleVariable,
-    Override,
-    RenderContext,
-    Rendered,
-)
+from provisioner.render.model import Baseline, Guards, ModuleVariable, Override, RenderContext, Rendered
 from provisioner.render.modulevars import module_variables
 from provisioner.render.overrides import load_overrides, parse_overrides
 from provisioner.render.report import format_differences, write_tfvars
