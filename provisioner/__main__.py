@@ -1,3 +1,4 @@
 from provisioner.cli.app import main
 
-main()
+if __name__ == "__main__":  # a spawned worker imports this module as __mp_main__
+    main()

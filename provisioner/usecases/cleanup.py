@@ -10,16 +10,16 @@ never destroyed. Teardowns run with bounded parallelism, each in its own process
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+import multiprocessing
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from provisioner.config import Settings
 from provisioner.domain.record import Record
+from provisioner.errors import ProvisionerError
 from provisioner.state import backend
 from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import expiry_reason
@@ -37,6 +37,8 @@ class Item:
     result: str = "planned"  # planned | done | failed | skipped
     duration: float = 0.0
     error: str = ""
+    error_class: str = ""    # the failed teardown's error class (e.g. TerraformError)
+    exit_code: int = 0       # ... and the exit code the CLI would have given it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,7 +67,7 @@ def _record_reason(rt: Runtime, rec: Record, now: float, states: set[str],
     failed_after = rt.settings.cleanup.failed_after_seconds
     if rec.status == "failed" and now - rec.updated_at >= failed_after:
         return TEARDOWN, f"failed {int((now - rec.updated_at) // 3600)}h ago: {rec.error[:80]}"
-    why = expiry_reason(rt, rec, now)
+    why = expiry_reason(rt.settings, rec, now)
     if why == "expired":
         return TEARDOWN, "expired"
     if why == "idle":
@@ -102,34 +104,77 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
     return Plan(tuple(items), warnings)
 
 
-def _teardown_in_process(config: str, slug: str, env: dict[str, str]) -> tuple[bool, str]:
-    argv = [sys.executable, "-m", "provisioner", "--config", config, "teardown", "--stack", slug, "--json"]
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
-    if proc.returncode == 0:
-        return True, ""
-    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.startswith("error:")] or \
-        proc.stderr.strip().splitlines()[-3:]
-    return False, "\n".join(lines)[:2000] or f"exit {proc.returncode}"
+@dataclass(frozen=True)
+class ChildResult:
+    """What one teardown process hands back (pickled by the pool, never parsed from text)."""
+
+    ok: bool
+    action: str = ""
+    error: str = ""
+    error_class: str = ""
+    exit_code: int = 0
+
+
+def teardown_child(config: str, slug: str) -> ChildResult:
+    """One teardown, in a process of its own (Terraform's runtime and the lease are per process)."""
+    from provisioner.config import load
+    from provisioner.usecases.reporter import SilentReporter
+    from provisioner.usecases.runtime import open_runtime
+    from provisioner.usecases.stacks import StackRequest
+    from provisioner.usecases.teardown import teardown
+
+    try:
+        rt = open_runtime(load(config))
+        result = teardown(rt, StackRequest(branch=None, slug=slug), SilentReporter())
+    except ProvisionerError as exc:
+        return ChildResult(False, error=str(exc)[:2000], error_class=type(exc).__name__,
+                           exit_code=exc.exit_code)
+    except Exception as exc:  # a bug in one teardown must not stop the others; it is reported typed
+        return ChildResult(False, error=f"{type(exc).__name__}: {exc}"[:2000],
+                           error_class=type(exc).__name__, exit_code=1)
+    return ChildResult(True, action=result.action)
+
+
+def _finished(item: Item, child: ChildResult, took: float) -> Item:
+    return replace(item, result="done" if child.ok else "failed", duration=round(took, 2),
+                   error=child.error, error_class=child.error_class, exit_code=child.exit_code)
 
 
 def execute(rt: Runtime, plan: Plan, *, parallel: int,
             on_done: Callable[[Item], None] = lambda item: None) -> Plan:
-    """Carry out the plan's teardowns, ``parallel`` at a time, each in its own process."""
-    env = {**os.environ, "PROVISIONER_CONFIG": rt.settings.source}
+    """Carry out the plan's teardowns, ``parallel`` at a time, each in a fresh process."""
+    todo = [i for i in plan.items if i.action == TEARDOWN]
+    results: dict[str, Item] = {}
+    if todo:
+        spawn = multiprocessing.get_context("spawn")  # no fork: threads, locks and the Go runtime
+        with ProcessPoolExecutor(max_workers=max(1, parallel), mp_context=spawn,
+                                 max_tasks_per_child=1) as pool:
+            started = {pool.submit(teardown_child, rt.settings.source, item.slug): (item, time.monotonic())
+                       for item in todo}
+            for future in as_completed(started):
+                item, t0 = started[future]
+                try:
+                    child = future.result()
+                except Exception as exc:  # the process died (killed, out of memory): still a result
+                    child = ChildResult(False, error=f"the teardown process died: {exc!r}"[:2000],
+                                        error_class=type(exc).__name__, exit_code=1)
+                done = _finished(item, child, time.monotonic() - t0)
+                results[item.slug] = done
+                on_done(done)
+    items = tuple(results.get(i.slug, replace(i, result="skipped")) if i.action == TEARDOWN
+                  else replace(i, result="skipped") for i in plan.items)
+    return replace(plan, items=items)
 
-    def run(item: Item) -> Item:
-        if item.action != TEARDOWN:
-            return replace(item, result="skipped")
-        started = time.monotonic()
-        ok, error = _teardown_in_process(rt.settings.source, item.slug, env)
-        took = round(time.monotonic() - started, 2)
-        done = replace(item, result="done" if ok else "failed", duration=took, error=error)
-        on_done(done)
-        return done
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        results = list(pool.map(run, plan.items))
-    return replace(plan, items=tuple(results))
+def pr_state_lookup(settings: Settings, env: Mapping[str, str]) -> PrState | None:
+    """PR state lookups when a token and the repository are known (the GitHub Actions environment)."""
+    token, repo = env.get("GITHUB_TOKEN", ""), env.get("GITHUB_REPOSITORY", "")
+    if not (token and repo):
+        return None
+    from provisioner.github.api import GitHubClient, api_url
+
+    client = GitHubClient(token, api_url(settings.github.api_url, env.get("GITHUB_API_URL")))
+    return lambda number: client.pr_state(repo, number)
 
 
 def report_json(plan: Plan, *, dry_run: bool) -> str:

@@ -1,116 +1,58 @@
 """Pull request previews: carry out what an event calls for, then tell GitHub.
 
-``handle`` decides (``github_events.decide``, pure), then acts through the
-lifecycle (spinup, teardown, set_keep) and reports through a ``Publisher``:
-``GitHubPublisher`` posts the one comment per stack and the deployment
-statuses; ``OfflinePublisher`` (no token) only hands the comment to a sink so
-the CLI can print it. The core reads no environment: the run URL, the token
-and the sinks are built at the CLI edge.
+``handle`` decides (``github.events.decide``, pure), then acts through the use cases
+(spinup, teardown, set_keep) and reports through a ``github.publisher.Publisher``. The core
+reads no environment: the run URL, the token and the sinks are built at the CLI edge.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from provisioner.config import Settings
 from provisioner.domain.naming import StackId
 from provisioner.domain.record import Record
 from provisioner.errors import LockTimeout, ProvisionerError
-from provisioner.github.api import GitHubClient
 from provisioner.github.comment import CommentInput, clip, marker, render_comment
 from provisioner.github.events import Decision, Event, Policy, decide
+from provisioner.github.publisher import GitHubPublisher, OfflinePublisher, Publisher, environment_name
 from provisioner.render.cost import for_tfvars, summary
-from provisioner.usecases import stacks as lifecycle
+from provisioner.usecases.lifetime import set_keep, status
+from provisioner.usecases.preview import render_stack
+from provisioner.usecases.reporter import Reporter
 from provisioner.usecases.runtime import Runtime
-
-ENVIRONMENT_PREFIX = "staging/"
-
-
-def environment_name(slug: str) -> str:
-    return ENVIRONMENT_PREFIX + slug
+from provisioner.usecases.spinup import spinup
+from provisioner.usecases.stacks import StackRequest, resolve_stack
+from provisioner.usecases.teardown import teardown
 
 
-class Publisher(Protocol):
-    def start_deployment(self, repo: str | None, ref: str | None, environment: str,
-                         description: str) -> Any: ...
-
-    def finish_deployment(self, repo: str | None, handle: Any, state: str, *,
-                          environment_url: str | None = None, description: str = "") -> None: ...
-
-    def deactivate(self, repo: str | None, environment: str) -> int: ...
-
-    def comment(self, repo: str | None, pr: int | None, mark: str, body: str, *, create: bool) -> str: ...
+def run_url(env: Mapping[str, str]) -> str | None:
+    """The Actions run this event is handled in (linked from the comment and the deployment)."""
+    server, repo, run = (env.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    if server and repo and run.isdigit():
+        return f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
+    return None
 
 
-class OfflinePublisher:
-    """No GitHub token: no deployments; the comment goes to ``sink`` (stdout or a file)."""
+@contextmanager
+def publisher_from_env(settings: Settings, env: Mapping[str, str], sink: Callable[[str], None], *,
+                       copy: bool) -> Iterator[Publisher]:
+    """GitHub with a token (every comment also handed to ``sink`` when ``copy``), else ``sink`` alone."""
+    from provisioner.github.api import GitHubClient, api_url
 
-    def __init__(self, sink: Callable[[str], None]) -> None:
-        self._sink = sink
-
-    def start_deployment(self, repo: str | None, ref: str | None, environment: str, description: str) -> Any:
-        return None
-
-    def finish_deployment(self, repo: str | None, handle: Any, state: str, *,
-                          environment_url: str | None = None, description: str = "") -> None:
-        return None
-
-    def deactivate(self, repo: str | None, environment: str) -> int:
-        return 0
-
-    def comment(self, repo: str | None, pr: int | None, mark: str, body: str, *, create: bool) -> str:
-        if not create:
-            return "not written (no stack was destroyed)"
-        self._sink(body)
-        return "written (no GitHub token: not posted)"
-
-
-class GitHubPublisher:
-    """Comments and deployments through the API; ``copy`` also receives every comment posted."""
-
-    def __init__(self, client: GitHubClient, *, deployments: bool = True, log_url: str | None = None,
-                 copy: Callable[[str], None] | None = None) -> None:
-        self.client = client
-        self.deployments = deployments
-        self.log_url = log_url
-        self._copy = copy
-
-    def start_deployment(self, repo: str | None, ref: str | None, environment: str, description: str) -> Any:
-        if not (self.deployments and repo and ref):
-            return None
-        dep_id = self.client.create_deployment(repo, ref=ref, environment=environment,
-                                               description=description)
-        self.client.create_deployment_status(repo, dep_id, "in_progress", log_url=self.log_url,
-                                             description="applying the staging stack")
-        return dep_id
-
-    def finish_deployment(self, repo: str | None, handle: Any, state: str, *,
-                          environment_url: str | None = None, description: str = "") -> None:
-        if handle is None or not repo:
-            return
-        self.client.create_deployment_status(repo, handle, state, environment_url=environment_url,
-                                             log_url=self.log_url, description=description)
-
-    def deactivate(self, repo: str | None, environment: str) -> int:
-        if not (self.deployments and repo):
-            return 0
-        found = self.client.list_deployments(repo, environment)
-        for dep in found:
-            self.client.create_deployment_status(repo, int(dep["id"]), "inactive", log_url=self.log_url,
-                                                 description="staging stack destroyed")
-        return len(found)
-
-    def comment(self, repo: str | None, pr: int | None, mark: str, body: str, *, create: bool) -> str:
-        if repo is None or pr is None:
-            how = "not posted (no pull request)"
-        else:
-            how, found = self.client.upsert_comment(repo, pr, mark, body, create=create)
-            if found:
-                how = f"{how} {found.get('html_url') or ''}".rstrip()
-        if self._copy and how != "absent":
-            self._copy(body)
-        return how
+    token = env.get("GITHUB_TOKEN", "")
+    if not token:
+        yield OfflinePublisher(sink)
+        return
+    client = GitHubClient(token, api_url(settings.github.api_url, env.get("GITHUB_API_URL")))
+    try:
+        yield GitHubPublisher(client, deployments=settings.github.deployments, log_url=run_url(env),
+                              copy=sink if copy else None)
+    finally:
+        client.close()
 
 
 @dataclass(frozen=True)
@@ -128,18 +70,18 @@ class _Job:
     rt: Runtime
     decision: Decision
     publisher: Publisher
-    reporter: lifecycle.Reporter
+    reporter: Reporter
     run_url: str | None
     output_names: Sequence[str] | None
 
     @property
-    def request(self) -> lifecycle.StackRequest:
+    def request(self) -> StackRequest:
         d = self.decision
-        return lifecycle.StackRequest(branch=d.branch, pr=d.pr, owner=d.owner, source="event")
+        return StackRequest(branch=d.branch, pr=d.pr, owner=d.owner, source="event")
 
 
 def handle(event: Event, policy: Policy, open_runtime: Callable[[], Runtime], publisher: Publisher,
-           reporter: lifecycle.Reporter, *, run_url: str | None = None,
+           reporter: Reporter, *, run_url: str | None = None,
            output_names: Sequence[str] | None = None) -> Outcome:
     """Decide what ``event`` calls for and do it. Skips and schedule runs open no runtime."""
     decision = decide(event, policy)
@@ -171,7 +113,7 @@ def _report_failure(job: _Job, stack: StackId, deployment: Any, exc: Provisioner
         job.publisher.finish_deployment(d.repo, deployment, "failure", description=clip(str(exc), 140))
         if isinstance(exc, LockTimeout):
             return  # another run holds the stack and will update the comment itself
-        _, record = lifecycle.status(job.rt, job.request)
+        _, record = status(job.rt, job.request)
         if record is not None and record.branch != stack.branch:
             record = None  # the slug belongs to another branch: show nothing of its stack here
         _comment(job, stack, record, status=record.status if record else "failed", error=str(exc))
@@ -181,11 +123,11 @@ def _report_failure(job: _Job, stack: StackId, deployment: Any, exc: Provisioner
 
 def _spinup(job: _Job) -> Outcome:
     d = job.decision
-    stack = lifecycle.resolve_stack(job.rt, job.request)
+    stack = resolve_stack(job.rt, job.request)
     deployment = job.publisher.start_deployment(d.repo, d.ref, environment_name(stack.slug),
                                                 f"staging stack {stack.slug}")
     try:
-        result = lifecycle.spinup(job.rt, job.request, job.reporter)
+        result = spinup(job.rt, job.request, job.reporter)
     except ProvisionerError as exc:
         _report_failure(job, stack, deployment, exc)
         raise
@@ -203,14 +145,14 @@ def _spinup(job: _Job) -> Outcome:
 
 def _teardown(job: _Job) -> Outcome:
     d = job.decision
-    stack = lifecycle.resolve_stack(job.rt, job.request)
+    stack = resolve_stack(job.rt, job.request)
     try:
-        result = lifecycle.teardown(job.rt, job.request, job.reporter)
+        result = teardown(job.rt, job.request, job.reporter)
     except ProvisionerError as exc:
         _report_failure(job, stack, None, exc)
         raise
     deactivated = job.publisher.deactivate(d.repo, environment_name(stack.slug))
-    _, record = lifecycle.status(job.rt, job.request)
+    _, record = status(job.rt, job.request)
     destroyed = result.action == "destroyed"
     body, how = _comment(job, stack, record, status="destroyed" if destroyed else "not running",
                          create=destroyed)
@@ -221,10 +163,10 @@ def _teardown(job: _Job) -> Outcome:
 
 def _set_keep(job: _Job, keep: bool) -> Outcome:
     d = job.decision
-    stack = lifecycle.resolve_stack(job.rt, job.request)
-    record = lifecycle.set_keep(job.rt, job.request, keep)
+    stack = resolve_stack(job.rt, job.request)
+    record = set_keep(job.rt, job.request, keep)
     if record is None:
         return Outcome(d, stack, None, f"no live stack to {'keep' if keep else 'unkeep'}")
-    differences = lifecycle.render_stack(job.rt, stack, record.pr, record.owner).differences
+    differences = render_stack(job.rt.settings, stack, record.pr, record.owner).differences
     body, how = _comment(job, stack, record, status=record.status, differences=differences)
     return Outcome(d, stack, record, "kept" if keep else "no longer kept", body, how)

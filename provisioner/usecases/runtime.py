@@ -10,74 +10,79 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from provisioner.aws import emulator
 from provisioner.aws.clients import Aws
 from provisioner.aws.errors import NO_TABLE, call
-from provisioner.config.schema import Settings
+from provisioner.config import Settings
+from provisioner.config.policies import policies_from_settings
 from provisioner.errors import ConfigError, ProvisionerError
 from provisioner.safety import guard, secrets
 from provisioner.state import backend
+
+if TYPE_CHECKING:
+    from provisioner.state.audit import AuditLog
+    from provisioner.state.leases import Leases
+    from provisioner.state.registry import Registry
+    from provisioner.terraform.interface import Engine
+    from provisioner.terraform.retrying import RetryCallback
 
 CLI_CONFIG_NAME = "terraform.rc"
 
 
 @dataclass
 class Runtime:
+    """The parts one command works with, built from its settings; each built on first use."""
+
     settings: Settings
     aws: Aws
     endpoint: str | None
     notes: list[str] = field(default_factory=list)
-    _engine: Any = None
-    _registry: Any = None
-    # Hears each Terraform re-run after a transient error; a use case points it at its reporter.
-    on_retry: Any = field(default=lambda notice: None, repr=False)
-    # When this run took the lease of the stack it works on (a state lock older than that is a dead run's).
-    lease_since: float | None = None
-    _leases: Any = None
-    _audit: Any = None
     _secrets: dict[str, str] | None = field(default=None, repr=False)
 
-    @property
-    def engine(self) -> Any:
-        if self._engine is None:
-            from provisioner.config.policies import policies_from_settings
-            from provisioner.terraform.engines import make_engine
+    @cached_property
+    def _terraform(self) -> Engine:
+        from provisioner.terraform.engines import make_engine
 
-            policy, _ = policies_from_settings(self.settings)
-            self._engine = make_engine(self.settings.engine.command, terraform_env(self),
-                                       lock_timeout=self.settings.backend.lock_timeout, retry=policy,
-                                       on_retry=lambda notice: self.on_retry(notice))
-        return self._engine
+        return make_engine(self.settings.engine.command, terraform_env(self),
+                           lock_timeout=self.settings.backend.lock_timeout)
 
-    @property
-    def registry(self) -> Any:
-        if self._registry is None:
-            from provisioner.state.registry import Registry
+    def terraform(self, on_retry: RetryCallback | None = None) -> Engine:
+        """Terraform for one operation: re-run after transient errors, each re-run told to
+        ``on_retry`` (a value of the operation: nothing is set on this shared object)."""
+        from provisioner.terraform.retrying import RetryingEngine
 
-            self._registry = Registry(self.aws, self.settings.registry.table)
-        return self._registry
+        policy, _ = policies_from_settings(self.settings)
+        return RetryingEngine(self._terraform, policy, on_retry=on_retry)
 
     @property
-    def leases(self) -> Any:
-        if self._leases is None:
-            from provisioner.state.leases import Leases
+    def engine(self) -> Engine:
+        """Terraform without a retry listener."""
+        return self.terraform()
 
-            s = self.settings
-            self._leases = Leases(self.aws, s.registry.lease_table, s.stacks.lease_ttl_seconds)
-        return self._leases
+    @cached_property
+    def registry(self) -> Registry:
+        from provisioner.state.registry import Registry
 
-    @property
-    def audit(self) -> Any:
-        if self._audit is None:
-            from provisioner.state.audit import AuditLog
+        return Registry(self.aws, self.settings.registry.table)
 
-            self._audit = AuditLog(self.aws, self.settings.registry.audit_table)
-        return self._audit
+    @cached_property
+    def leases(self) -> Leases:
+        from provisioner.state.leases import Leases
+
+        s = self.settings
+        return Leases(self.aws, s.registry.lease_table, s.stacks.lease_ttl_seconds)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        from provisioner.state.audit import AuditLog
+
+        return AuditLog(self.aws, self.settings.registry.audit_table)
 
     def secret_values(self) -> dict[str, str]:
         """The ``[secrets]`` values (variable -> value), read once; call before writing anything."""
@@ -115,8 +120,6 @@ def open_runtime(settings: Settings, *, start_emulator: bool = True, read_only: 
     no bootstrap, and a registry or audit table that does not exist yet reads as empty."""
     endpoint, notes = resolve_endpoint(settings, start=start_emulator)
     t = settings.target
-    from provisioner.config.policies import policies_from_settings
-
     _, aws_retry = policies_from_settings(settings)
     aws = Aws(region=t.region, endpoint=endpoint, profile=t.profile, role_arn=t.role_arn, retries=aws_retry)
     rt = Runtime(settings=settings, aws=aws, endpoint=endpoint, notes=notes)

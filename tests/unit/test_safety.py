@@ -270,7 +270,7 @@ def test_big_or_deep_inputs_are_refused(tmp_path):
 
 def test_errors_are_scrubbed_of_secret_values_before_they_are_shown_or_stored():
     from provisioner.errors import TerraformError
-    from provisioner.usecases.stacks import _scrubbed
+    from provisioner.usecases.operation import scrubbed as _scrubbed
 
     class Rt:  # the one thing _scrubbed reads from a Runtime
         read_secrets = {"third_party_api_key": "sk-live-4242"}

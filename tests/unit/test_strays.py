@@ -1,4 +1,4 @@
-from provisioner.usecases.stacks import _in_state, _state_keys
+from provisioner.usecases.spinup import in_state, state_keys
 
 STATE = {"resources": [
     {"type": "aws_cloudwatch_log_group", "instances": [{"attributes": {
@@ -10,15 +10,15 @@ STATE = {"resources": [
 
 
 def test_resources_in_state_are_recognised_by_arn_or_id():
-    keys = _state_keys(STATE)
-    assert _in_state("arn:aws:logs:us-east-1:123456789012:log-group:/s-1/app:*", keys)
-    assert _in_state("arn:aws:ec2:us-east-1:123456789012:route-table/rtb-0abc", keys)
-    assert _in_state("arn:aws:sqs:us-east-1:123456789012:s-1-jobs", keys)
+    keys = state_keys(STATE)
+    assert in_state("arn:aws:logs:us-east-1:123456789012:log-group:/s-1/app:*", keys)
+    assert in_state("arn:aws:ec2:us-east-1:123456789012:route-table/rtb-0abc", keys)
+    assert in_state("arn:aws:sqs:us-east-1:123456789012:s-1-jobs", keys)
 
 
 def test_resources_missing_from_state_are_strays():
-    keys = _state_keys(STATE)
-    assert not _in_state("arn:aws:logs:us-east-1:123456789012:log-group:/s-1/other:*", keys)
-    assert not _in_state("arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0def", keys)
-    assert not _in_state("arn:aws:sns:us-east-1:123456789012:s-1-alerts", keys)
-    assert _state_keys({}) == set()
+    keys = state_keys(STATE)
+    assert not in_state("arn:aws:logs:us-east-1:123456789012:log-group:/s-1/other:*", keys)
+    assert not in_state("arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0def", keys)
+    assert not in_state("arn:aws:sns:us-east-1:123456789012:s-1-alerts", keys)
+    assert state_keys({}) == set()

@@ -1,15 +1,15 @@
-"""Operator commands: doctor (is everything in place?) and board (the status board)."""
+"""Operator commands: doctor (is everything in place?), board (the status board), bootstrap."""
 
 from __future__ import annotations
 
 import click
 
-from provisioner.cli.app import Ctx, _echo_json, cli, json_option
+from provisioner.cli.context import Ctx, pass_ctx
+from provisioner.cli.options import json_option
+from provisioner.cli.output import echo_json
 
-pass_ctx = click.make_pass_decorator(Ctx)
 
-
-@cli.command()
+@click.command()
 @click.option("--start-emulator", is_flag=True, help="start the local emulator when it is not running")
 @json_option
 @pass_ctx
@@ -20,7 +20,7 @@ def doctor(ctx: Ctx, start_emulator: bool, as_json: bool) -> int:
 
     report = doc.diagnose(lambda: config.load(ctx.config_path), start_emulator=start_emulator)
     if as_json:
-        _echo_json(report.to_json())
+        echo_json(report.to_json())
     else:
         width = max(len(r.name) for r in report.results)
         for r in report.results:
@@ -32,21 +32,7 @@ def doctor(ctx: Ctx, start_emulator: bool, as_json: bool) -> int:
     return 0 if report.ok else 1
 
 
-def _details(ctx: Ctx, rec: object) -> dict:
-    """Differences from production and the cost view of one environment (rendered offline)."""
-    from provisioner.cli.commands.stack import _rendered
-    from provisioner.errors import ProvisionerError
-    from provisioner.render import cost
-
-    try:
-        _stack, rendered = _rendered(ctx, rec.branch, rec.pr, rec.owner or None)  # type: ignore[attr-defined]
-    except ProvisionerError as exc:
-        return {"differences": [], "differences_error": str(exc)[:500], "cost": None}
-    return {"differences": [d.to_json() for d in rendered.differences],
-            "cost": cost.for_rendered(ctx.settings, rendered).to_json()}
-
-
-@cli.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--export", "export", default=None, type=click.Path(dir_okay=False),
@@ -56,14 +42,15 @@ def _details(ctx: Ctx, rec: object) -> dict:
 def board(ctx: Ctx, host: str, port: int, export: str | None, as_json: bool) -> None:
     """Status board of live environments: a web page and /api/environments (or --export FILE)."""
     from provisioner.cli import board as b
+    from provisioner.usecases.preview import details
 
     rt = ctx.runtime(read_only=True)
 
     def load_rows() -> list[dict]:
-        return b.environments(rt.registry.all(), lambda rec: _details(ctx, rec))
+        return b.environments(rt.registry.all(), lambda rec: details(rt.settings, rec))
 
     if as_json:
-        _echo_json({"environments": load_rows()})
+        echo_json({"environments": load_rows()})
         return
     if export:
         from pathlib import Path
@@ -75,3 +62,18 @@ def board(ctx: Ctx, host: str, port: int, export: str | None, as_json: bool) -> 
 
     click.echo(f"status board at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     uvicorn.run(b.app(load_rows), host=host, port=port, log_level="warning")
+
+
+@click.command()
+@json_option
+@pass_ctx
+def bootstrap(ctx: Ctx, as_json: bool) -> None:
+    """Create the state bucket, lock table and registry table where missing (idempotent)."""
+    from provisioner.state import backend
+
+    rt = ctx.runtime()
+    done = backend.bootstrap(rt.settings, rt.aws)
+    if as_json:
+        echo_json({"created": done})
+        return
+    click.echo("\n".join(done) if done else "everything was already in place")

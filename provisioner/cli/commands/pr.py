@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
-from provisioner.cli.app import CliReporter, Ctx, _echo_json, _err, cli, dry_run_option, json_option
-
-pass_ctx = click.make_pass_decorator(Ctx)
+from provisioner.cli.context import Ctx, pass_ctx
+from provisioner.cli.options import dry_run_option, json_option, reporter
+from provisioner.cli.output import echo_json, err
 
 MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
 
@@ -33,28 +33,6 @@ def _read_event(path: str) -> Any:
         return json.loads(p.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise BadInput(f"{path}: cannot read the event payload: {exc}", path=path) from None
-
-
-def _run_url(env: dict[str, str]) -> str | None:
-    server, repo, run = (env.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
-    if server and repo and run.isdigit():
-        return f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
-    return None
-
-
-def _publisher(settings: Any, env: dict[str, str], sink: Any, comment_out: str | None) -> tuple[Any, Any]:
-    """GitHubPublisher with a token (the comment also goes to --comment-out), else OfflinePublisher."""
-    from provisioner.github.api import GitHubClient, api_url
-    from provisioner.usecases.pullrequest import GitHubPublisher, OfflinePublisher
-
-    token = env.get("GITHUB_TOKEN", "")
-    if not token:
-        _err("==> no GITHUB_TOKEN: the stack is handled, the comment is written instead of posted")
-        return OfflinePublisher(sink), None
-    client = GitHubClient(token, api_url(settings.github.api_url, env.get("GITHUB_API_URL")))
-    copy = sink if comment_out else None
-    return GitHubPublisher(client, deployments=settings.github.deployments, log_url=_run_url(env),
-                           copy=copy), client
 
 
 def _show(outcome: Any) -> None:
@@ -81,13 +59,13 @@ def _dry_run(event: Any, policy: Any, as_json: bool) -> None:
 
     d = decide(event, policy)
     if as_json:
-        _echo_json({"decision": asdict(d), "dry_run": True})
+        echo_json({"decision": asdict(d), "dry_run": True})
         return
     click.echo(f"dry run: would {d.action}" + (f" branch {json.dumps(d.branch)}" if d.branch else "")
                + f": {d.reason}")
 
 
-@cli.command("pr-event")
+@click.command("pr-event")
 @click.option("--event-file", envvar="GITHUB_EVENT_PATH", required=True,
               type=click.Path(dir_okay=False), help="the event payload (env GITHUB_EVENT_PATH)")
 @click.option("--event-name", envvar="GITHUB_EVENT_NAME", required=True,
@@ -101,7 +79,7 @@ def pr_event(ctx: Ctx, event_file: str, event_name: str, comment_out: str | None
              as_json: bool) -> None:
     """Act on a GitHub Actions event: spin up, tear down, keep or unkeep the PR's preview stack."""
     from provisioner.github import events as github_events
-    from provisioner.usecases import pullrequest as github
+    from provisioner.usecases import pullrequest
 
     event = github_events.parse_event(event_name, _read_event(event_file))
     settings = ctx.settings
@@ -110,17 +88,19 @@ def pr_event(ctx: Ctx, event_file: str, event_name: str, comment_out: str | None
         return
     bodies: list[str] = []
     env = dict(os.environ)
-    publisher, client = _publisher(settings, env, bodies.append, comment_out)
+    if not env.get("GITHUB_TOKEN"):
+        err("==> no GITHUB_TOKEN: the stack is handled, the comment is written instead of posted")
     try:
-        outcome = github.handle(event, settings.github, ctx.runtime, publisher, CliReporter(),
-                                run_url=_run_url(env), output_names=settings.github.comment_outputs)
+        with pullrequest.publisher_from_env(settings, env, bodies.append,
+                                            copy=bool(comment_out)) as publisher:
+            outcome = pullrequest.handle(event, settings.github, ctx.runtime, publisher, reporter(),
+                                         run_url=pullrequest.run_url(env),
+                                         output_names=settings.github.comment_outputs)
     finally:
-        if client is not None:
-            client.close()
         # with --json the comment is in the JSON document; stdout carries nothing else
         _write_comments(bodies, comment_out, env.get("GITHUB_ACTIONS") == "true", quiet=as_json)
     if as_json:
-        _echo_json(_as_json(outcome))
+        echo_json(_as_json(outcome))
     else:
         _show(outcome)
 
@@ -131,7 +111,7 @@ def _write_comments(bodies: list[str], comment_out: str | None, in_actions: bool
         return
     if comment_out:
         Path(comment_out).write_text(bodies[-1], encoding="utf-8")
-        _err(f"==> comment written to {comment_out}")
+        err(f"==> comment written to {comment_out}")
         return
     if quiet:
         return

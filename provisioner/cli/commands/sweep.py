@@ -1,17 +1,16 @@
-"""`provisioner sweep`: delete resources tagged by us whose stack has no live record."""
+"""``provisioner sweep``: delete resources tagged by us whose stack has no live record."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from provisioner.cli.app import CliReporter, Ctx, _echo_json, cli, dry_run_option, json_option
+from provisioner.cli.context import Ctx, pass_ctx
+from provisioner.cli.options import dry_run_option, json_option, reporter
+from provisioner.cli.output import echo_json
+from provisioner.sweep.plan import SweepReport
 
-pass_ctx = click.make_pass_decorator(Ctx)
 
-
-def _table(report: Any) -> None:
+def _table(report: SweepReport) -> None:
     rows = [(r.action, r.type, r.stack, r.arn, r.error) for r in report.results]
     heads = ("ACTION", "TYPE", "STACK")
     widths = [max([len(h)] + [len(row[n]) for row in rows]) for n, h in enumerate(heads)]
@@ -21,12 +20,12 @@ def _table(report: Any) -> None:
         click.echo(line + (f"  ({error})" if error else ""))
 
 
-def _summary(report: Any) -> str:
+def _summary(report: SweepReport) -> str:
     counts = report.to_json()["counts"]
     return ", ".join(f"{n} {action}" for action, n in counts.items() if n) or "nothing to sweep"
 
 
-@cli.command()
+@click.command()
 @click.option("--all-stacks", is_flag=True,
               help="also stacks this registry has no record of (another project's, or a lost registry); "
                    "by default only stacks with a destroyed record here are swept")
@@ -35,23 +34,22 @@ def _summary(report: Any) -> str:
 @pass_ctx
 def sweep(ctx: Ctx, all_stacks: bool, dry_run: bool, as_json: bool) -> int:
     """Delete resources tagged managed-by=staging-provisioner whose stack has no live record."""
-    from provisioner.sweep import plan as sw
+    from provisioner.usecases import sweep as use
 
     rt = ctx.runtime()
-    live, within = sw.scope_from_records(rt.registry.all(), all_stacks=all_stacks)
-    plan = sw.plan_sweep(rt.aws, live, within=within)
+    plan = use.plan(rt, all_stacks=all_stacks)
     preview = plan.preview()
     if not as_json:
         _table(preview)
         click.echo(("dry run: " if dry_run else "plan: ") + _summary(preview))
     if dry_run:
         if as_json:
-            _echo_json(preview.to_json())
+            echo_json(preview.to_json())
         return 0
-    with CliReporter() as reporter:
-        report = sw.execute(rt.aws, plan, reporter)
+    with reporter() as progress:
+        report = use.carry_out(rt, plan, progress)
     if as_json:
-        _echo_json(report.to_json())
+        echo_json(report.to_json())
     else:
         if report.failed:
             _table(report)

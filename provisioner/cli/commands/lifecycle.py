@@ -1,0 +1,81 @@
+"""``spinup`` and ``teardown``: one call each into the use case, then the result printed."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from provisioner.cli.context import Ctx, pass_ctx
+from provisioner.cli.options import (
+    branch_option,
+    dry_run_option,
+    json_option,
+    pr_owner_options,
+    reporter,
+    stack_request,
+)
+from provisioner.cli.output import counts, echo_json, until
+
+
+@click.command()
+@branch_option
+@pr_owner_options
+@click.option("--ttl", default=None, help="time to live, e.g. 48h (capped by stacks.max_ttl)")
+@click.option("--reset", is_flag=True, help="destroy the stack first, then create it afresh")
+@dry_run_option
+@json_option
+@pass_ctx
+def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl: str | None,
+           reset: bool, dry_run: bool, as_json: bool) -> None:
+    """Create or update the staging stack of a branch (idempotent)."""
+    from provisioner.usecases.spinup import spinup as run
+
+    req = stack_request(branch, pr, owner, ttl)
+    with reporter() as progress:
+        result = run(ctx.runtime(), req, progress, dry_run=dry_run, reset=reset)
+    rec = result.record
+    if as_json:
+        echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "dry_run": result.dry_run,
+                   "no_changes": result.no_changes,
+                   "changes": None if result.counts is None else vars(result.counts),
+                   "record": rec.to_json() if rec and not dry_run else None})
+        return
+    if dry_run or rec is None:
+        click.echo(f"dry run for {result.stack.slug}: {counts(result.counts)}; nothing was applied")
+        return
+    headline = "no changes" if result.no_changes else counts(result.counts)
+    click.echo(f"stack {rec.slug} is {rec.status}: {headline}")
+    for name, value in sorted(rec.outputs.items()):
+        click.echo(f"  {name} = {json.dumps(value)}")
+    click.echo(f"expires {until(rec.expires_at)}; remove it with: provisioner teardown --branch "
+               f"{json.dumps(rec.branch)}")
+
+
+@click.command()
+@branch_option
+@click.option("--stack", "slug", default=None, help="the stack id instead of the branch (e.g. a state "
+              "without a record)")
+@dry_run_option
+@json_option
+@pass_ctx
+def teardown(ctx: Ctx, branch: str | None, slug: str | None, dry_run: bool, as_json: bool) -> None:
+    """Destroy a branch's stack, verify nothing tagged remains, delete its state."""
+    from provisioner.usecases.teardown import teardown as run
+
+    if slug and branch:
+        raise click.UsageError("give --branch or --stack, not both")
+    with reporter() as progress:
+        result = run(ctx.runtime(), stack_request(branch, slug=slug), progress, dry_run=dry_run)
+    if as_json:
+        echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "action": result.action,
+                   "changes": None if result.counts is None else vars(result.counts),
+                   "state_objects_deleted": result.state_objects_deleted})
+        return
+    if result.action == "nothing":
+        click.echo(f"nothing to tear down for {result.stack.slug}")
+    elif result.action == "dry-run":
+        click.echo(f"dry run: {result.stack.slug} would be destroyed")
+    else:
+        click.echo(f"stack {result.stack.slug} destroyed ({counts(result.counts)}); nothing tagged with it "
+                   "remains; state deleted")

@@ -1,0 +1,108 @@
+"""One run of a use case on one stack: audited, under the stack's lease, with its own retry listener.
+
+``operation`` yields an ``Operation`` value that the steps inside share (the engine that tells the
+reporter about re-runs, when the lease was taken); nothing is set on the shared ``Runtime``.
+``unlocked`` runs a Terraform command and, if a state lock left by a dead run blocks it, breaks
+that lock (never a live one) and runs it again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from provisioner.domain.naming import StackId
+from provisioner.domain.record import Record
+from provisioner.errors import LockTimeout, ProvisionerError, TerraformError
+from provisioner.safety import secrets
+from provisioner.state import leases
+from provisioner.state.audit import Outcome, audited
+from provisioner.terraform import locks
+from provisioner.terraform.interface import Engine
+from provisioner.terraform.retrying import RetryNotice
+from provisioner.usecases.reporter import Reporter
+from provisioner.usecases.runtime import Runtime
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the steps of one audited, leased run share."""
+
+    rt: Runtime
+    name: str
+    stack: StackId
+    reporter: Reporter
+    engine: Engine        # Terraform, telling this run's reporter about each re-run
+    lease_since: float    # when this run took the lease: a state lock older than that is a dead run's
+    outcome: Outcome      # what the audit entry will say; the block may fill in its detail
+
+
+def _retry_line(n: RetryNotice) -> str:
+    return (f"terraform {n.command} hit a transient error ({n.pattern}); attempt {n.attempt + 1} of "
+            f"{n.attempts} in {n.wait:.0f}s")
+
+
+@contextmanager
+def operation(rt: Runtime, name: str, stack: StackId, reporter: Reporter) -> Iterator[Operation]:
+    """Audit the operation and hold the stack's lease (waiting, with a message, while another run does)."""
+    with audited(rt.audit, name, stack.slug, stack.branch) as outcome, leases.held(
+            rt.leases, stack.slug, name, wait=rt.settings.stacks.lease_wait_seconds,
+            on_wait=lambda other: reporter.step(leases.describe(other))):
+        engine = rt.terraform(on_retry=lambda n: reporter.step(_retry_line(n)))
+        yield Operation(rt, name, stack, reporter, engine, time.time(), outcome)
+
+
+def unlocked(op: Operation, workdir: str, call: Callable[[Engine], T]) -> T:
+    """``call(engine)``; if a dead run's state lock blocks it, break the lock and call again.
+
+    Runs only under the stack's lease: every run of this tool takes the lease before it touches the
+    state, so a lock taken before our lease began belongs to a run that died. A lock newer than our
+    lease is someone else's live Terraform and is never broken."""
+    try:
+        return call(op.engine)
+    except TerraformError as err:
+        info = locks.parse_lock_info(err)
+        if info is None:
+            raise
+        since = op.lease_since
+        if not locks.recover_lock(op.engine, workdir, err, lambda who: info.created_at is None
+                                  or info.created_at >= since):
+            raise LockTimeout(f"the state of {op.stack.slug} is locked by {info.who} ({info.operation}) "
+                              "since after this run began; not breaking a live lock",
+                              slug=op.stack.slug) from err
+        op.reporter.step(f"broke the state lock {info.id} left by {info.who} ({info.operation}), "
+                         "a run that died")
+        op.rt.audit.append("break-lock", op.stack.slug, op.stack.branch,
+                           detail=f"lock {info.id} by {info.who} ({info.operation}, created {info.created})")
+        return call(op.engine)
+
+
+def scrubbed(rt: Runtime, exc: ProvisionerError) -> ProvisionerError:
+    """``exc`` with every secret value masked in its message (a copy when anything changed)."""
+    text = secrets.redact(exc.message, rt.read_secrets.values())
+    if text == exc.message:
+        return exc
+    clean = type(exc).__new__(type(exc))  # same class (same exit code), same fields; no __init__ re-run
+    clean.__dict__.update(exc.__dict__)
+    clean.message, clean.args = text, (text,)
+    return clean
+
+
+def failed(rt: Runtime, working: Record, exc: ProvisionerError) -> ProvisionerError:
+    """Record the failure (secrets scrubbed) on the stack's record; returns the error to raise."""
+    clean = scrubbed(rt, exc)
+    rt.registry.put(replace(working, status="failed", error=str(clean)[:4000]), expected=working)
+    return clean
+
+
+def resumed(record: Record | None, reporter: Reporter) -> bool:
+    """Under the lease, a busy record means the run that set it died: say so and carry on."""
+    if record and record.busy:
+        reporter.step(f"the previous run died while {record.status} stack {record.slug}; taking over")
+        return True
+    return False

@@ -1,0 +1,60 @@
+"""What a stack would get, computed offline: the rendered variables, the differences from
+production, the inputs digest and the cost view. Reads files only: no AWS, no emulator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioner.config import Settings
+from provisioner.domain.naming import StackId
+from provisioner.domain.record import Record
+from provisioner.errors import ProvisionerError
+from provisioner.render import cost
+from provisioner.render.baseline import load_baseline
+from provisioner.render.core import inputs_digest, render
+from provisioner.render.model import Guards, RenderContext, Rendered
+from provisioner.render.modulevars import module_variables
+from provisioner.render.overrides import load_overrides
+from provisioner.usecases.stacks import StackRequest, default_owner, stack_of
+
+
+def render_stack(settings: Settings, stack: StackId, pr: int | None, owner: str) -> Rendered:
+    """Baseline + overrides -> Rendered, for this stack."""
+    s = settings
+    baseline = load_baseline(str(s.path(s.project.baseline)))
+    overrides = load_overrides(str(s.path(s.project.overrides)))
+    module_vars = module_variables(str(s.root_module))
+    ctx = RenderContext(stack=stack, pr=pr, owner=owner)
+    injected = {s.project.name_variable: (stack.slug, "stack name derived from the branch")}
+    guards = Guards(identifiers=s.production.forbidden, secrets=s.secrets, source=s.source)
+    return render(baseline, overrides, module_vars, ctx, injected=injected, guards=guards)
+
+
+def preview(settings: Settings, req: StackRequest) -> tuple[StackId, Rendered]:
+    """The stack a request names and what it would be rendered as (``render``, ``diff``)."""
+    stack = stack_of(settings, req)
+    return stack, render_stack(settings, stack, req.pr, req.owner or default_owner())
+
+
+def current_digest(settings: Settings) -> str:
+    """The digest of today's baseline and overrides: a record with another one has config drift."""
+    return inputs_digest(load_baseline(str(settings.path(settings.project.baseline))),
+                         load_overrides(str(settings.path(settings.project.overrides))))
+
+
+def cost_of(settings: Settings, branch: str, rec: Record | None) -> cost.CostView:
+    """The scale-down view of a branch's stack (rendered again, as it would be applied now)."""
+    req = StackRequest(branch=branch, pr=rec.pr if rec else None, owner=rec.owner if rec else None)
+    return cost.for_rendered(settings, preview(settings, req)[1])
+
+
+def details(settings: Settings, rec: Record) -> dict[str, Any]:
+    """Differences from production and the cost view of one environment (the status board)."""
+    req = StackRequest(branch=rec.branch, pr=rec.pr, owner=rec.owner or None)
+    try:
+        _stack, rendered = preview(settings, req)
+    except ProvisionerError as exc:
+        return {"differences": [], "differences_error": str(exc)[:500], "cost": None}
+    return {"differences": [d.to_json() for d in rendered.differences],
+            "cost": cost.for_rendered(settings, rendered).to_json()}

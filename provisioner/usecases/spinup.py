@@ -1,0 +1,166 @@
+"""``spinup``: create or update a branch's stack (``reset``: destroy it first).
+
+Everything is checked before anything is written (guard, render, secrets, slug ownership); then,
+under the stack's lease, the record moves creating -> ready (or failed, with the reason), and the
+stack is applied with real Terraform. ``dry_run`` stops after a plan.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+
+from provisioner.domain import expiry
+from provisioner.domain.difference import Difference
+from provisioner.domain.naming import StackId
+from provisioner.domain.record import Record
+from provisioner.domain.tags import default_tags
+from provisioner.errors import ProvisionerError
+from provisioner.render.model import Rendered
+from provisioner.safety import guard
+from provisioner.state import backend
+from provisioner.sweep import plan as sweep
+from provisioner.terraform.events import ChangeCounts
+from provisioner.usecases.operation import Operation, failed, operation, resumed, unlocked
+from provisioner.usecases.preview import render_stack
+from provisioner.usecases.reporter import Reporter
+from provisioner.usecases.runtime import Runtime
+from provisioner.usecases.stacks import (
+    StackRequest,
+    check_owner_of_slug,
+    check_quota,
+    counts_dict,
+    default_owner,
+    expiry_policy,
+    init,
+    prepare_workspace,
+    resolve_stack,
+    tag_expiry,
+    with_expiry,
+)
+from provisioner.usecases.teardown import teardown_held
+
+
+@dataclass(frozen=True)
+class SpinupResult:
+    stack: StackId
+    record: Record | None
+    counts: ChangeCounts | None
+    dry_run: bool
+    differences: tuple[Difference, ...]
+    tfvars: dict = field(default_factory=dict)  # the rendered staging variables (for the cost view)
+
+    @property
+    def no_changes(self) -> bool:
+        c = self.counts
+        return c is not None and c.add == 0 and c.change == 0 and c.remove == 0
+
+
+def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool = False,
+           reset: bool = False) -> SpinupResult:
+    """Create or update a stack (``reset``: destroy it first). Everything is checked before anything
+    is written: guard, render, secrets, slug ownership."""
+    stack = resolve_stack(rt, req)
+    guard.check(rt.settings, rt.aws, backend.location(rt.settings, stack.slug).key)
+    owner = req.owner or default_owner()
+    rendered = render_stack(rt.settings, stack, req.pr, owner)
+    rt.secret_values()  # every secret is read before anything is written
+    check_owner_of_slug(rt.registry.get(stack.slug), stack)
+    if dry_run:
+        return _plan_only(rt, stack, req, owner, rendered, reporter)
+    with operation(rt, "spinup --reset" if reset else "spinup", stack, reporter) as op:
+        if reset:
+            teardown_held(op)
+        result = _apply(op, req, owner, rendered)
+        op.outcome.detail = "no changes" if result.no_changes else json.dumps(counts_dict(result.counts))
+        return result
+
+
+def _plan_only(rt: Runtime, stack: StackId, req: StackRequest, owner: str, rendered: Rendered,
+               reporter: Reporter) -> SpinupResult:
+    record = rt.registry.get(stack.slug)
+    live = record is not None and record.live
+    now = time.time()
+    tag_values = default_tags(stack, pr=req.pr, owner=owner, expires_at=tag_expiry(record) if live
+                              else expiry.fixed_expiry(now, now, req.ttl_seconds, expiry_policy(rt.settings)))
+    ws = prepare_workspace(rt, stack, rendered.tfvars, tag_values)
+    engine = rt.terraform()
+    init(rt, ws, engine, reporter)
+    reporter.step("terraform plan (dry run: nothing is applied)")
+    plan = engine.plan(str(ws.module_dir), on_event=reporter.event)
+    return SpinupResult(stack, record, plan.counts, True, rendered.differences, rendered.tfvars)
+
+
+def _working_record(op: Operation, req: StackRequest, owner: str, record: Record | None) -> Record:
+    """The record that says "creating", written before anything is applied."""
+    rt, stack, now = op.rt, op.stack, time.time()
+    fresh = record is None or not record.live
+    check_quota(rt.settings, rt.registry, stack, fresh)
+    base = Record(slug=stack.slug, branch=stack.branch, created_at=now) if fresh or record is None else record
+    pr = req.pr if req.pr is not None else base.pr
+    fixed = expiry.fixed_expiry(base.created_at, now, req.ttl_seconds, expiry_policy(rt.settings),
+                                current=None if fresh else base.fixed_expires_at)
+    return rt.registry.put(with_expiry(rt.settings, replace(
+        base, pr=pr, owner=owner, branch_source=stack.source, status="creating", error="",
+        keep=False if fresh else base.keep), fixed=fixed, active_at=now), expected=record)
+
+
+def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered) -> SpinupResult:
+    rt, stack, reporter = op.rt, op.stack, op.reporter
+    record = rt.registry.get(stack.slug)  # read again under the lease
+    check_owner_of_slug(record, stack)
+    took_over = resumed(record, reporter)
+    working = _working_record(op, req, owner, record)
+    reporter.step(f"stack {stack.slug} for branch {stack.branch!r} ({len(rendered.differences)} "
+                  "differences from production)")
+    tag_values = default_tags(stack, pr=working.pr, owner=owner, expires_at=tag_expiry(working))
+    ws = prepare_workspace(rt, stack, rendered.tfvars, tag_values)
+    backend.put_inputs(rt.aws, backend.location(rt.settings, stack.slug),
+                       json.dumps(rendered.tfvars, sort_keys=True).encode())
+    try:
+        wd = str(ws.module_dir)
+        init(rt, ws, op.engine, reporter)
+        if took_over:
+            _sweep_strays(op, wd)
+        reporter.step("terraform apply")
+        result = unlocked(op, wd, lambda engine: engine.apply(wd, on_event=reporter.event))
+        # the apply's own outputs message (sensitive values masked); `output` only if it had none
+        outputs = result.outputs or op.engine.output(wd, mask_sensitive=True)
+    except ProvisionerError as exc:
+        raise failed(rt, working, exc) from None
+    done = rt.registry.put(replace(
+        working, status="ready", outputs=outputs, digest=rendered.digest, last_applied_at=time.time(),
+        changes=counts_dict(result.counts)), expected=working)
+    return SpinupResult(stack, done, result.counts, False, rendered.differences, rendered.tfvars)
+
+
+def state_keys(state: dict) -> set[str]:
+    """Every arn and id recorded in a Terraform state document."""
+    keys: set[str] = set()
+    for resource in state.get("resources", []):
+        for instance in resource.get("instances", []):
+            attrs = instance.get("attributes") or {}
+            keys.update(str(attrs[k]) for k in ("arn", "id") if attrs.get(k))
+    return keys
+
+
+def in_state(arn: str, keys: set[str]) -> bool:
+    bare = arn.removesuffix(":*")
+    return bool({arn, bare, bare.rsplit(":", 1)[-1], bare.rsplit("/", 1)[-1]} & keys)
+
+
+def _sweep_strays(op: Operation, workdir: str) -> None:
+    """Delete what a killed apply created but never wrote to state (Terraform saves state only every
+    ~20 s mid-apply): such resources carry our tags but would make the re-run fail as "already
+    exists". Run only when taking over from a dead run, under the lease."""
+    rt, stack = op.rt, op.stack
+    keys = state_keys(op.engine.state_pull(workdir))
+    plan = sweep.plan_sweep(rt.aws, set(), only_slug=stack.slug)
+    strays = tuple(i for i in plan.items if not in_state(i.arn, keys))
+    if strays:
+        op.reporter.step(f"deleting {len(strays)} resources the dead run created but never recorded in "
+                         "state")
+        sweep.execute(rt.aws, replace(plan, items=strays), op.reporter)
+        rt.audit.append("sweep-strays", stack.slug, stack.branch,
+                        detail=", ".join(i.arn for i in strays)[:2000])

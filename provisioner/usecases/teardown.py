@@ -1,0 +1,128 @@
+"""``teardown``: destroy a stack, sweep what remains tagged with it, verify nothing tagged remains,
+delete its state, mark the record destroyed. A record is never marked destroyed while resources
+may exist: any failure leaves it ``failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+
+from provisioner.domain.naming import StackId
+from provisioner.domain.record import Record
+from provisioner.domain.tags import default_tags
+from provisioner.errors import ProvisionerError
+from provisioner.safety import guard
+from provisioner.state import backend
+from provisioner.sweep import plan as sweep
+from provisioner.sweep.account import find_tagged
+from provisioner.terraform import workspace
+from provisioner.terraform.events import ChangeCounts
+from provisioner.usecases.operation import Operation, failed, operation, resumed, unlocked
+from provisioner.usecases.preview import render_stack
+from provisioner.usecases.reporter import Reporter
+from provisioner.usecases.runtime import Runtime
+from provisioner.usecases.stacks import (
+    StackRequest,
+    check_owner_of_slug,
+    default_owner,
+    init,
+    prepare_workspace,
+    resolve_stack,
+    tag_expiry,
+)
+
+
+@dataclass(frozen=True)
+class TeardownResult:
+    stack: StackId
+    action: str          # "destroyed" | "nothing" | "dry-run"
+    counts: ChangeCounts | None = None
+    state_objects_deleted: int = 0
+
+
+def teardown(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool = False) -> TeardownResult:
+    stack = resolve_stack(rt, req)
+    loc = backend.location(rt.settings, stack.slug)
+    guard.check(rt.settings, rt.aws, loc.key)
+    record = rt.registry.get(stack.slug)
+    check_owner_of_slug(record, stack)
+    has_state = backend.state_exists(rt.aws, loc)
+    if nothing_to_destroy(record, has_state):
+        reporter.step(f"nothing to tear down for branch {stack.branch!r} ({stack.slug})")
+        return TeardownResult(stack, "nothing")
+    if dry_run:
+        reporter.step(f"would destroy stack {stack.slug} (record: {record.status if record else 'none'}, "
+                      f"state: {'yes' if has_state else 'no'})")
+        return TeardownResult(stack, "dry-run")
+    if has_state:
+        rt.secret_values()  # Terraform destroy needs them too; read before anything is written
+    with operation(rt, "teardown", stack, reporter) as op:
+        return teardown_held(op)
+
+
+def nothing_to_destroy(record: Record | None, has_state: bool) -> bool:
+    return (record is None or not record.live) and not has_state
+
+
+def teardown_held(op: Operation) -> TeardownResult:
+    """Destroy, sweep what remains tagged with the stack, verify, delete state, mark destroyed.
+
+    The caller holds the stack's lease."""
+    rt, stack = op.rt, op.stack
+    loc = backend.location(rt.settings, stack.slug)
+    record = rt.registry.get(stack.slug)
+    check_owner_of_slug(record, stack)
+    has_state = backend.state_exists(rt.aws, loc)
+    if nothing_to_destroy(record, has_state):
+        return TeardownResult(stack, "nothing")
+    resumed(record, op.reporter)
+    base = record or Record(slug=stack.slug, branch=stack.branch, created_at=time.time(),
+                            branch_source=stack.source)
+    working = rt.registry.put(replace(base, status="destroying", error=""), expected=record)
+    try:
+        counts = _destroy(op, working) if has_state else None
+        _sweep_leftovers(op)
+    except ProvisionerError as exc:
+        raise failed(rt, working, exc) from None
+    deleted = backend.delete_state(rt.aws, loc)
+    rt.registry.put(replace(working, status="destroyed", outputs={}, error=""), expected=working)
+    workspace.remove(rt.settings, stack.slug)
+    return TeardownResult(stack, "destroyed", counts, deleted)
+
+
+def _sweep_leftovers(op: Operation) -> None:
+    """Nothing tagged with the stack may remain: sweep it, then verify."""
+    rt, stack = op.rt, op.stack
+    plan = sweep.plan_sweep(rt.aws, set(), only_slug=stack.slug)
+    if plan.items:
+        op.reporter.step(f"sweeping {len(plan.items)} resources tagged {stack.slug} that Terraform did "
+                         "not destroy (not in its state)")
+        sweep.execute(rt.aws, plan, op.reporter)
+    leftovers = find_tagged(rt.aws, stack.slug)
+    if leftovers:
+        raise ProvisionerError(f"{len(leftovers)} resources tagged {stack.slug} remain after destroy: "
+                               + ", ".join(leftovers[:10]), leftovers=leftovers)
+
+
+def _inputs_for_teardown(op: Operation, record: Record | None) -> dict:
+    rt, stack = op.rt, op.stack
+    stored = backend.get_inputs(rt.aws, backend.location(rt.settings, stack.slug))
+    if stored is not None:
+        inputs: dict = json.loads(stored)
+        return inputs
+    op.reporter.step("no stored inputs beside the state; rendering them again")
+    owner = record.owner if record else default_owner()
+    return render_stack(rt.settings, stack, record.pr if record else None, owner).tfvars
+
+
+def _destroy(op: Operation, record: Record) -> ChangeCounts | None:
+    rt, stack = op.rt, op.stack
+    tfvars = _inputs_for_teardown(op, record)
+    tag_values = default_tags(stack, pr=record.pr, owner=record.owner, expires_at=tag_expiry(record))
+    ws = prepare_workspace(rt, stack, tfvars, tag_values)
+    init(rt, ws, op.engine, op.reporter)
+    op.reporter.step("terraform destroy")
+    wd = str(ws.module_dir)
+    return unlocked(op, wd, lambda engine: engine.destroy(wd, on_event=op.reporter.event)).counts
