@@ -55,8 +55,12 @@ test-integration: install chromium
 test-hostile: install
 	$(PYTEST) tests/hostile
 
+# ruff (style, imports), mypy (types; [tool.mypy] in pyproject.toml) and the layer contract of
+# DESIGN.md (import-linter; [tool.importlinter]): a change that crosses a layer fails here.
 lint: install
 	$(BIN)/ruff check provisioner tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install
 	@if ls bench/*.py >/dev/null 2>&1; then for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done; \

@@ -48,7 +48,7 @@ class Aws:
             import boto3
 
             if self.is_local:
-                self._session = boto3.Session(region_name=self.region, **LOCAL_CREDENTIALS)
+                self._session = boto3.Session(region_name=self.region, **LOCAL_CREDENTIALS)  # type: ignore[arg-type]
             else:
                 base = boto3.Session(profile_name=self.profile, region_name=self.region)
                 self._session = _assume(base, self.role_arn) if self.role_arn else base
@@ -61,7 +61,8 @@ class Aws:
             if service not in self._clients:
                 from botocore.config import Config
 
-                cfg = Config(retries=aws_retry_config(self.retries), connect_timeout=5, read_timeout=60)
+                retries: Any = aws_retry_config(self.retries)  # botocore's _RetryDict, built in config/
+                cfg = Config(retries=retries, connect_timeout=5, read_timeout=60)
                 kwargs: dict[str, Any] = {"config": cfg}
                 if self.endpoint:
                     kwargs["endpoint_url"] = self.endpoint

@@ -16,8 +16,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from provisioner.errors import EmulatorError
 
@@ -41,14 +43,14 @@ class EmulatorInfo:
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def answers(url: str, timeout: float = 1.0) -> bool:
     """True when something speaking moto's API answers at ``url``."""
     try:
         with urllib.request.urlopen(f"{url}/moto-api/", timeout=timeout) as resp:
-            return resp.status == 200
+            return bool(resp.status == 200)
     except (urllib.error.URLError, OSError, ValueError):
         return False
 
@@ -87,7 +89,7 @@ def status(state_dir: Path) -> EmulatorInfo | None:
     return None
 
 
-def poll(predicate, timeout: float, interval: float = 0.1) -> bool:
+def poll(predicate: Callable[[], Any], timeout: float, interval: float = 0.1) -> bool:
     """Call ``predicate`` until it is true or ``timeout`` passes; returns its last answer."""
     from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed  # only when waiting
 

@@ -29,7 +29,7 @@ def _safe_url(value: Any) -> str | None:
 
 def _last_action(rec: Any) -> str:
     if rec.status in ("failed", "creating", "destroying"):
-        return rec.status + (f": {rec.error[:200]}" if rec.error else "")
+        return str(rec.status) + (f": {rec.error[:200]}" if rec.error else "")
     changes = rec.changes or {}
     counts = f" (+{changes.get('add', 0)} ~{changes.get('change', 0)} -{changes.get('remove', 0)})" \
         if changes else ""

@@ -53,7 +53,7 @@ class PlainReporter:
         if ev.elapsed is not None:
             self._started.pop(ev.address, None)
             return float(ev.elapsed)
-        return self._clock() - self._started.pop(ev.address, self._clock())
+        return float(self._clock() - self._started.pop(ev.address, self._clock()))
 
     def event(self, ev: Any) -> None:
         if ev.phase == "start":

@@ -128,7 +128,7 @@ def secret_source(v: Any) -> str:
         # The value is not echoed: it may be the secret itself, pasted by mistake.
         raise ValueError("is not a secret source (value not shown); use env:NAME, ssm:/parameter/name "
                          "or secretsmanager:secret-name, never the secret itself")
-    return v
+    return str(v)
 
 
 

@@ -20,12 +20,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 # ------------------------------------------------------------------------------- defaults
 
 DEFAULT_AWS_ATTEMPTS = 7          # botocore total_max_attempts: the first call + 6 retries
-DEFAULT_AWS_MODE = "standard"
+DEFAULT_AWS_MODE: Literal["standard", "adaptive", "legacy"] = "standard"
 DEFAULT_TERRAFORM_ATTEMPTS = 3    # runs of one Terraform command (the first included)
 DEFAULT_INITIAL_WAIT = 5.0        # seconds before the 2nd run; doubles each time
 DEFAULT_MAX_WAIT = 60.0
@@ -92,7 +92,7 @@ class TerraformRetry:
 @dataclass(frozen=True)
 class AwsRetry:
     attempts: int = DEFAULT_AWS_ATTEMPTS
-    mode: str = DEFAULT_AWS_MODE
+    mode: Literal["standard", "adaptive", "legacy"] = DEFAULT_AWS_MODE
 
 
 def aws_retry_config(policy: AwsRetry | None = None) -> dict[str, Any]:

@@ -42,7 +42,7 @@ class _Strict(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
         """Checks across keys; raise ValueError."""
 
 
-class Project(_Strict):
+class Project(_Strict, frozen=True):
     root_module: str                    # Terraform root module directory
     baseline: str                       # production variable file (.tfvars or .tfvars.json)
     overrides: str                      # staging overrides (TOML)
@@ -53,7 +53,7 @@ class Project(_Strict):
     name_variable: str = "name"         # root module variable that receives the slug
 
 
-class Target(_Strict):
+class Target(_Strict, frozen=True):
     kind: Literal["local", "aws"] = "local"
     region: str = "us-east-1"
     profile: str | None = None
@@ -73,7 +73,7 @@ class Target(_Strict):
             raise ValueError("'profile' and 'role_arn' are for kind = 'aws'")
 
 
-class Backend(_Strict):
+class Backend(_Strict, frozen=True):
     bucket: str = "staging-tfstate"
     key_prefix: str = "staging"
     locking: Literal["lockfile", "dynamodb", "none"] = "lockfile"
@@ -83,7 +83,7 @@ class Backend(_Strict):
     _checks = {"bucket": bucket_check, "key_prefix": prefix_check, "lock_table": table_name}
 
 
-class Registry(_Strict):
+class Registry(_Strict, frozen=True):
     table: str = "staging-environments"
 
     _checks = {"table": table_name}
@@ -98,7 +98,7 @@ class Registry(_Strict):
         return f"{self.table}-audit"
 
 
-class Stacks(_Strict):
+class Stacks(_Strict, frozen=True):
     default_ttl: str = "48h"
     max_ttl: str = "168h"
     idle_ttl: str = "24h"               # expire a stack this long after its last spinup
@@ -135,7 +135,7 @@ class Stacks(_Strict):
         return parse_duration(self.lease_wait)
 
 
-class Cleanup(_Strict):
+class Cleanup(_Strict, frozen=True):
     """The nightly `provisioner cleanup`."""
 
     parallel: Annotated[int, Meta(ge=1, le=32)] = 4   # teardowns at once, each in its own process
@@ -148,13 +148,13 @@ class Cleanup(_Strict):
         return parse_duration(self.failed_after)
 
 
-class Engine(_Strict):
+class Engine(_Strict, frozen=True):
     command: str = "embedded"           # 'embedded' or the path of terraform/tofu
     provider_mirror: str | None = None  # filesystem mirror for offline installs
     plugin_cache: bool = True
 
 
-class Retry(_Strict):
+class Retry(_Strict, frozen=True):
     """Re-runs of Terraform commands that failed transiently, and boto3's retries (see retry.py)."""
 
     # runs of one Terraform command, the first included
@@ -178,7 +178,7 @@ class Retry(_Strict):
                              "(or set terraform_attempts = 1 to never retry)")
 
 
-class Cost(_Strict):
+class Cost(_Strict, frozen=True):
     """`status` cost view: price name (or root module variable) -> USD per unit-hour (see cost.py)."""
 
     prices: dict[str, Any] = field(default_factory=dict)
@@ -186,7 +186,7 @@ class Cost(_Strict):
     _checks = {"prices": prices_check}
 
 
-class GitHub(_Strict):
+class GitHub(_Strict, frozen=True):
     """Pull-request previews (`provisioner pr-event`)."""
 
     # REST API base, e.g. https://ghe.example/api/v3 (default $GITHUB_API_URL, else api.github.com)
@@ -206,7 +206,7 @@ class GitHub(_Strict):
             raise ValueError("label and keep_label must differ")
 
 
-class Production(_Strict):
+class Production(_Strict, frozen=True):
     """What staging must never touch or reference (see guard.py and render's identifier scan)."""
 
     account_ids: tuple[str, ...] = ()   # production AWS account ids
@@ -226,7 +226,7 @@ class Production(_Strict):
         return tuple(dict.fromkeys((*self.identifiers, *self.account_ids, *self.state_buckets)))
 
 
-class Settings(_Strict):
+class Settings(_Strict, frozen=True):
     project: Project
     target: Target = field(default_factory=Target)
     backend: Backend = field(default_factory=Backend)

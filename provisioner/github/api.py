@@ -68,7 +68,7 @@ class RetryPolicy:
         hinted = getattr(exc, "retry_after", None)
         if hinted is not None:
             return max(0.0, min(float(hinted), self.max_wait))
-        return min(self.backoff * 2 ** (state.attempt_number - 1), self.max_wait)
+        return float(min(self.backoff * 2 ** (state.attempt_number - 1), self.max_wait))
 
 
 def check_repo(repo: str) -> str:
@@ -166,7 +166,7 @@ class GitHubClient:
     def _pages(self, url: str, params: dict | None = None) -> list[Any]:
         items: list[Any] = []
         next_url: str | None = url
-        query = {**(params or {}), "per_page": PER_PAGE}
+        query: dict[str, Any] | None = {**(params or {}), "per_page": PER_PAGE}
         for _ in range(MAX_PAGES):
             if next_url is None:
                 break
@@ -220,7 +220,8 @@ class GitHubClient:
             body["log_url"] = log_url
         resp = self.request("POST", f"repos/{check_repo(repo)}/deployments/{int(deployment_id)}/statuses",
                             body=body, ok=(201,))
-        return resp.json()
+        answer: dict[str, Any] = resp.json()
+        return answer
 
     def list_deployments(self, repo: str, environment: str) -> list[dict[str, Any]]:
         return self._pages(f"repos/{check_repo(repo)}/deployments", {"environment": environment})

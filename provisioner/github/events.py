@@ -30,10 +30,17 @@ CLEANUP_NOTE = ("the nightly cleanup is its own command, `provisioner cleanup` (
 class Policy(Protocol):
     """What ``decide`` needs from the ``[github]`` settings."""
 
-    label: str | None
-    keep_label: str
-    skip_drafts: bool
-    allow_forks: bool
+    @property
+    def label(self) -> str | None: ...
+
+    @property
+    def keep_label(self) -> str: ...
+
+    @property
+    def skip_drafts(self) -> bool: ...
+
+    @property
+    def allow_forks(self) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from provisioner.errors import RenderError
@@ -120,7 +120,9 @@ def hcl_string(raw: str, source: str, variable: str) -> str:
                                             "values only")
     from hcl2.utils import process_escape_sequences
 
-    inner, out, chunk, i = raw[1:-1], [], [], 0
+    inner, i = raw[1:-1], 0
+    out: list[str] = []
+    chunk: list[str] = []
     while i < len(inner):
         two, three = inner[i:i + 2], inner[i:i + 3]
         if three in ("$${", "%%{"):
@@ -189,7 +191,7 @@ def _load_hcl(text: str, source: str) -> tuple[dict, dict[str, str]]:
     return values, _hcl_markers(text, attributes, source)
 
 
-def _json_object(source: str):
+def _json_object(source: str) -> Callable[[list[tuple[str, Any]]], dict]:
     def hook(pairs: list[tuple[str, Any]]) -> dict:
         result: dict = {}
         for key, value in pairs:

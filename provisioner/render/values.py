@@ -55,7 +55,7 @@ def same(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return a == b
+    return bool(a == b)
 
 
 def canonical(data: Any) -> bytes:

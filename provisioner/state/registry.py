@@ -85,7 +85,7 @@ class Registry:
         """Write ``new`` only if the stored record is still ``expected`` (None: must not exist)."""
         stored = replace(new, version=(expected.version + 1) if expected else 1, updated_at=time.time())
         if expected is None:
-            cond = {"ConditionExpression": "attribute_not_exists(slug)"}
+            cond: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(slug)"}
         else:
             cond = {"ConditionExpression": "version = :v",
                     "ExpressionAttributeValues": {":v": {"N": str(expected.version)}}}

@@ -65,7 +65,7 @@ def _dynamodb_delete(aws: Aws, arn: str) -> None:
 
 def _queue_url(aws: Aws, arn: str) -> str:
     _region, account, name = _arn_parts(arn)
-    return aws.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+    return str(aws.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
 
 
 def _sqs_tags(aws: Aws, arn: str) -> dict[str, str]:

@@ -226,7 +226,8 @@ class _EngineBase:
         """The stack's current state document ({} when there is none yet)."""
         captured = self._checked("state pull", workdir)
         try:
-            return json.loads("\n".join(captured.lines) or "{}")
+            state: dict[str, Any] = json.loads("\n".join(captured.lines) or "{}")
+            return state
         except ValueError as exc:
             raise _library_error("state pull", os.fspath(workdir), exc) from exc
 

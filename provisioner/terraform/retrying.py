@@ -10,11 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from provisioner.config.retry import LOCK_PATTERN, TerraformRetry
 from provisioner.errors import TerraformError
 from provisioner.terraform.locks import error_texts, is_lock_error
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import tenacity
@@ -63,7 +65,7 @@ class RetryingEngine:
         self.on_retry = on_retry
         self._sleep = sleep or time.sleep
 
-    def _call(self, command: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _call(self, command: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         import tenacity
 
         policy = self.policy

