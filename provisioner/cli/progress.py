@@ -1,4 +1,4 @@
-"""Progress reporters for apply and destroy (the CLI's side of ``lifecycle.Reporter``).
+"""Progress reporters for apply and destroy (the CLI's side of ``usecases.reporter.Reporter``).
 
 - ``PlainReporter``: one line per resource start and end (logs, pipes, non-terminals).
 - ``GithubActionsReporter``: plain lines inside ``::group::``/``::endgroup::`` per Terraform
