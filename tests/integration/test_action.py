@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from checkout import clean_checkout
 from gha import _TEMPLATE, condition, load, substitute
 
 REPO = Path(__file__).resolve().parents[2]
@@ -151,25 +152,11 @@ def _run_step(step: dict[str, Any], i: int, ctx: dict[str, Any], *, action_path:
                           capture_output=True, text=True, timeout=600)
 
 
-# --- fixtures: a clean checkout (what is committed plus what is changed, nothing ignored) ---------
-
-def _clean_checkout(dest: Path) -> Path:
-    subprocess.run(["git", "clone", "-q", "--no-local", "--no-hardlinks", str(REPO), str(dest)], check=True)
-    listed = subprocess.run(["git", "ls-files", "-z", "-m", "-o", "--exclude-standard"], cwd=REPO,
-                            check=True, capture_output=True, text=True).stdout
-    for rel in filter(None, listed.split("\0")):
-        src = REPO / rel
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        if src.exists():
-            shutil.copy2(src, dest / rel)
-        else:
-            (dest / rel).unlink(missing_ok=True)
-    return dest
-
+# --- fixtures ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory) -> Path:
-    return _clean_checkout(tmp_path_factory.mktemp("action") / "staging-provisioner")
+    return clean_checkout(tmp_path_factory.mktemp("action") / "staging-provisioner")
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +220,7 @@ def test_the_cache_key_names_the_python_and_the_source(first_run, checkout, work
     assert key.startswith(f"staging-provisioner-venv-Linux-X64-py{platform.python_version()}-local-")
     venv = temp / "staging-provisioner" / f"venv-py{platform.python_version()}"
     assert run.steps["Check inputs"]["venv"] == str(venv)
-    edited = _clean_checkout(temp.parent / "edited-checkout")
+    edited = clean_checkout(temp.parent / "edited-checkout")
     (edited / "pyproject.toml").write_text((edited / "pyproject.toml").read_text() + "\n# changed\n")
     # a cache "hit" on an empty folder: the key differs, and a broken cache entry is named as such
     other = run_action({"command": "render"}, action_path=edited, workspace=workspace,
