@@ -232,10 +232,11 @@ def test_jobs_that_reach_aws_have_an_environment_and_the_role_comes_through_the_
             assert job["permissions"].get("id-token") == "write", f"{wf}:{name}"
 
 
-def test_nothing_is_installed_by_package_name():
+def test_nothing_is_installed_by_package_name_and_no_secret_is_stored():
     for path in WORKFLOWS:
         text = path.read_text(encoding="utf-8")
         assert "pip install" not in text and "pipx" not in text, path.name
+        assert "secrets." not in text, path.name   # the role is assumed through OIDC
 
 
 def test_the_action_is_given_only_inputs_it_declares():
