@@ -72,7 +72,7 @@ def _clean_env() -> dict[str, str]:
 
 
 def run_action(inputs: dict[str, str], *, action_path: Path, workspace: Path, temp: Path,
-               cache_hit: bool = False) -> Run:
+               cache_hit: bool = False, python: Path = BASE_PYTHON) -> Run:
     declared = ACTION["inputs"]
     unknown = set(inputs) - set(declared)
     assert not unknown, f"inputs the action does not declare: {unknown}"
@@ -99,7 +99,7 @@ def run_action(inputs: dict[str, str], *, action_path: Path, workspace: Path, te
             continue
         outputs: dict[str, str] = {}
         if "uses" in step:
-            outputs = _fake_uses(step["uses"], ctx, cache_hit)
+            outputs = _fake_uses(step["uses"], cache_hit, python)
         else:
             proc = _run_step(step, i, ctx, action_path=action_path, workspace=workspace, temp=temp,
                              files=files, github_env=github_env, github_path=github_path)
@@ -118,10 +118,10 @@ def run_action(inputs: dict[str, str], *, action_path: Path, workspace: Path, te
     return result
 
 
-def _fake_uses(uses: str, ctx: dict[str, Any], cache_hit: bool) -> dict[str, str]:
+def _fake_uses(uses: str, cache_hit: bool, python: Path) -> dict[str, str]:
     action = uses.split("@", 1)[0]
     if action == "actions/setup-python":
-        return {"python-path": str(BASE_PYTHON), "python-version": platform.python_version()}
+        return {"python-path": str(python), "python-version": platform.python_version()}
     if action == "actions/cache":
         return {"cache-hit": "true" if cache_hit else "false"}
     raise AssertionError(f"the test cannot stand in for {uses} (no AWS here)")
@@ -174,10 +174,23 @@ def temp(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def first_run(checkout, workspace, temp) -> Run:
-    """The first run: no cache, so the action installs the tool. The other tests reuse that venv."""
+def python_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("python") / "calls.log"
+
+
+@pytest.fixture(scope="module")
+def first_run(checkout, workspace, temp, python_log) -> Run:
+    """The first run: no cache, so the action installs the tool. The other tests reuse that venv.
+    setup-python's interpreter is a wrapper that logs, per call, whether it saw the OIDC token."""
+    wrapper = python_log.parent / "python3"
+    wrapper.write_text(f"""#!/usr/bin/env bash
+echo "token=${{ACTIONS_ID_TOKEN_REQUEST_TOKEN-unset}} url=${{ACTIONS_ID_TOKEN_REQUEST_URL-unset}} $*" \\
+  >> {python_log}
+exec {BASE_PYTHON} "$@"
+""")
+    wrapper.chmod(0o755)
     return run_action({"command": "render", "branch": "feature/Login_page"},
-                      action_path=checkout, workspace=workspace, temp=temp)
+                      action_path=checkout, workspace=workspace, temp=temp, python=wrapper)
 
 
 def _again(checkout: Path, workspace: Path, temp: Path, **inputs: str) -> Run:
@@ -202,6 +215,14 @@ def test_first_run_installs_the_tool_from_the_checkout_and_renders(first_run, ch
     site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     assert (site / "provisioner" / "__init__.py").exists()
     assert not list(site.glob("__editable__*")) and not list(site.glob("*.egg-link"))
+
+
+def test_the_install_never_sees_the_oidc_request_token(first_run, python_log):
+    calls = python_log.read_text().splitlines()
+    installs = [c for c in calls if " -m venv " in c]
+    assert installs and all(c.startswith("token=unset url=unset ") for c in installs), calls
+    # the stand-in token was there for the step before: the install step itself removed it
+    assert any(c.startswith("token=not-a-real-token ") for c in calls), calls
 
 
 def test_a_cache_hit_skips_the_install(first_run, checkout, workspace, temp):
