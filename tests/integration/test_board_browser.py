@@ -54,7 +54,8 @@ def _rows(page, url):
 
 def test_board_lists_live_stacks(board_url):
     if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is absent (make install installs it: apt-get install -y chromium)")
+        pytest.fail("/usr/bin/chromium is absent: `make test` installs it (apt-get install -y chromium); "
+                    "the board's browser test never skips")
     from playwright.sync_api import sync_playwright
 
     cfg, url = board_url
