@@ -64,7 +64,7 @@ def templates_dir() -> Path:
     override = os.environ.get(TEMPLATES_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "templates"
+    return Path(__file__).resolve().parents[1] / "templates"
 
 
 def _render_file(name: str, ctx: dict[str, Any], **options: Any) -> str:

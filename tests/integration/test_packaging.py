@@ -116,8 +116,6 @@ def test_installed_tool_finds_its_templates_through_the_override(pipx_tool, proj
     assert "environment" in proc.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="templates/ is not package data yet: templating.templates_dir() "
-                   "looks for ../templates beside the installed package (see docs/github-action.md)")
 def test_installed_tool_finds_its_own_templates(pipx_tool, project):
     proc = _run([str(pipx_tool), "diff", "--branch", "demo"], cwd=project)
     assert proc.returncode == 0, proc.stderr
