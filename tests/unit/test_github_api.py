@@ -191,3 +191,38 @@ def test_api_url_precedence():
     assert api_url("https://ghe.example/api/v3/", "https://x") == "https://ghe.example/api/v3"
     assert api_url(None, "https://ghe.example/api/v3") == "https://ghe.example/api/v3"
     assert api_url(None, None) == "https://api.github.com"
+
+
+def test_a_split_comment_keeps_its_continuations_in_order_and_drops_old_ones(gh, client):
+    from provisioner.github.comment import part_marker, parts_prefix
+    from provisioner.github.publisher import GitHubPublisher
+
+    slug = "checkout-1a2b3c4"
+    pub = GitHubPublisher(client)
+    gh.add_comment(REPO, 7, part_marker(slug, 2) + "\nforged", user={"login": "mallory", "type": "User"})
+    bodies = [MARK + "\none", part_marker(slug, 2) + "\ntwo", part_marker(slug, 3) + "\nthree"]
+    how = pub.comment(REPO, 7, slug, bodies, create=True)
+    assert how.startswith("created") and how.endswith("(+2 continuation comments)")
+    ours = [c["body"] for c in gh.comments_on(REPO, 7) if c["user"]["type"] == "Bot"]
+    assert ours == bodies
+    pub.comment(REPO, 7, slug, [MARK + "\nshort again"], create=True)   # the long parts go
+    left = [c["body"] for c in gh.comments_on(REPO, 7)]
+    assert left == [part_marker(slug, 2) + "\nforged", MARK + "\nshort again"]  # a stranger's stays
+    assert len(gh.calls("DELETE", "/issues/comments/")) == 2
+    assert parts_prefix(slug) not in MARK
+
+
+def test_environments_are_read_and_deleted_by_their_encoded_name(gh, client):
+    from provisioner.github.publisher import GitHubPublisher
+
+    assert client.environment_exists(REPO, "staging/checkout-1a2b3c4") is False
+    dep = client.create_deployment(REPO, ref="abc", environment="staging/checkout-1a2b3c4")
+    assert dep and client.environment_exists(REPO, "staging/checkout-1a2b3c4") is True
+    assert gh.calls("GET", "/environments/staging%2Fcheckout-1a2b3c4")
+    gh.environment_admin = False
+    said = GitHubPublisher(client).remove_environment(REPO, "staging/checkout-1a2b3c4")
+    assert "may not delete environments (403)" in said
+    gh.environment_admin = True
+    assert client.delete_environment(REPO, "staging/checkout-1a2b3c4") is True
+    assert client.delete_environment(REPO, "staging/checkout-1a2b3c4") is False
+    assert (REPO, "staging/checkout-1a2b3c4") not in gh.environments
