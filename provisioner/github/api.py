@@ -228,7 +228,8 @@ class GitHubClient:
         marks = {mark for mark, _ in parts}
         for c in comments:
             if leftover_prefix and is_ours(c, leftover_prefix) and not any(is_ours(c, m) for m in marks):
-                self.request("DELETE", f"repos/{check_repo(repo)}/issues/comments/{int(c['id'])}", ok=(204, 404))
+                self.request("DELETE", f"repos/{check_repo(repo)}/issues/comments/{int(c['id'])}",
+                             ok=(204, 404))
         return done
 
     # --- environments ------------------------------------------------------------------------

@@ -100,10 +100,11 @@ def _working_record(op: Operation, req: StackRequest, owner: str, record: Record
     fresh = record is None or not record.live
     check_quota(rt.settings, rt.registry, stack, fresh)
     base = Record(slug=stack.slug, branch=stack.branch, created_at=now) if fresh or record is None else record
-    pr = req.pr if req.pr is not None else base.pr
+    prs = sorted({*base.using_prs(), req.pr}) if req.pr is not None else base.open_prs
+    # a stack shared by PRs keeps the PR it was made for (its tags would change on every run otherwise)
+    pr = base.pr if not fresh and base.pr in prs else (req.pr if req.pr is not None else base.pr)
     fixed = expiry.fixed_expiry(base.created_at, now, req.ttl_seconds, expiry_policy(rt.settings),
                                 current=None if fresh else base.fixed_expires_at)
-    prs = sorted({*base.using_prs(), req.pr}) if req.pr is not None else base.open_prs
     return rt.registry.put(with_expiry(rt.settings, replace(
         base, pr=pr, owner=owner, branch_source=stack.source, status="creating", error="",
         keep=False if fresh else base.keep, open_prs=prs), fixed=fixed, active_at=now), expected=record)
