@@ -38,6 +38,8 @@ _STATUS_ICON = {"ready": "✅", "failed": "❌", "destroyed": "🗑️", "creati
                 "stale": "⚠️"}
 _GONE = ("destroyed", "destroying", "not running")
 HOURS_PER_MONTH = 730
+GONE_NOTE = ("**Gone:** every resource of the stack (a sweep verified that nothing tagged with it "
+             "remains), its Terraform state and stored inputs, and its URL; its deployments are inactive.")
 
 
 def marker(slug: str) -> str:
@@ -133,6 +135,7 @@ class CommentInput:
     note: str = ""                               # why (plain text: escaped here), e.g. a cleanup's
     keep_label: str = ""                         # shown in the next steps
     destroyed: int | None = None                 # resources the teardown destroyed
+    bring_back: str = ""                         # plain text: how to get a destroyed stack back
 
 
 def _changes(changes: dict[str, int]) -> str:
@@ -201,10 +204,11 @@ def _applied(inp: CommentInput) -> list[tuple[str, str]]:
 
 
 def next_steps(inp: CommentInput) -> list[str]:
-    """How to act on the stack from here (Markdown lines, already safe)."""
-    branch = json.dumps(inp.branch)
+    """How to act on the stack from here (Markdown lines, already safe). No user text goes into a
+    command: the branch is named as "the branch above", the stack by its slug."""
     if inp.status in _GONE:
-        return ["Push a commit to the pull request to bring the stack back (or, with a gate label, "
+        return [escape_markdown(inp.bring_back) if inp.bring_back else
+                "Push a commit to the pull request to bring the stack back (or, with a gate label, "
                 "remove and re-add it)."]
     label = escape_markdown(inp.keep_label) if inp.keep_label else ""
     kept = bool(inp.record and inp.record.keep)
@@ -212,16 +216,10 @@ def next_steps(inp: CommentInput) -> list[str]:
     if label:
         steps.append(f"{'Remove' if kept else 'Add'} the label **{label}** to "
                      f"{'let it expire again' if kept else 'keep the stack past its expiry'}.")
-    steps.append("Extend its life: " + _command(f"provisioner extend --branch {branch} --by 24h"))
-    steps.append("Tear it down now: close the pull request, or " +
-                 _command(f"provisioner teardown --branch {branch}"))
+    steps.append("Extend its life: `provisioner extend --branch BRANCH --by 24h` (BRANCH: the branch "
+                 "above).")
+    steps.append(f"Tear it down now: close the pull request, or `provisioner teardown --stack {inp.slug}`.")
     return steps
-
-
-def _command(text: str) -> str:
-    """A command in a code span (backticks in it dropped: a branch name is user text)."""
-    clean = "".join(ch for ch in text.replace("`", "'") if unicodedata.category(ch) not in ("Cc", "Cf"))
-    return f"`{clean}`" if len(clean) < 400 else "`provisioner extend` / `provisioner teardown`"
 
 
 def _differences(inp: CommentInput) -> list[dict[str, str]]:
@@ -238,9 +236,12 @@ def _full(inp: CommentInput) -> str:
     counts: dict[str, int] = {}
     for _, action in inp.applied:
         counts[action] = counts.get(action, 0) + 1
+    note = escape_markdown(inp.note) if inp.note else ""
+    if inp.status == "destroyed":
+        note = (note + " " if note else "") + GONE_NOTE
     return render_template(
         TEMPLATE, marker=marker(inp.slug), slug=inp.slug, summary=_summary(inp), error=error,
-        note=escape_markdown(inp.note) if inp.note else "", next_steps=next_steps(inp),
+        note=note, next_steps=next_steps(inp),
         applied=applied, applied_counts=", ".join(f"{n} {a}" for a, n in sorted(counts.items())),
         outputs=_outputs(inp), differences=_differences(inp))
 

@@ -12,6 +12,7 @@ next run, with a warning).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +41,7 @@ def matrix(plan: Plan, *, limit: int = MATRIX_LIMIT) -> tuple[dict[str, Any], li
 
 def _bring_back(settings: Settings, reason: str) -> str:
     if reason.startswith("PR #"):
-        return "Reopen the pull request and push a commit to bring it back."
+        return "To bring it back, reopen the pull request (or push to it once it is open)."
     label = settings.github.label
     how = f"push a commit, or remove and re-add the label {label!r}" if label else "push a commit"
     return f"To bring it back, {how}."
@@ -51,8 +52,9 @@ def _tell(settings: Settings, publisher: Publisher, repo: str, rec: Record, reas
     for pr in rec.using_prs():
         bodies = render_comments(CommentInput(
             slug=rec.slug, branch=rec.branch, status="destroyed", pr=pr, owner=rec.owner, record=rec,
-            run_url=run_url, keep_label=settings.github.keep_label,
-            note=f"The nightly cleanup tore this stack down: {reason}. {_bring_back(settings, reason)}"))
+            run_url=run_url, keep_label=settings.github.keep_label, updated_at=time.time(),
+            note=f"The nightly cleanup tore this stack down: {reason}.",
+            bring_back=_bring_back(settings, reason)))
         publisher.comment(repo, pr, rec.slug, bodies, create=False)
     env = environment_name(rec.slug)
     n = publisher.deactivate(repo, env, f"torn down by the nightly cleanup: {reason}")

@@ -29,6 +29,8 @@ RUN_URL = "https://github.com/acme/shop/actions/runs/4242"
 @pytest.fixture(scope="module")
 def gh():
     with FakeGitHub(token="ghs_fake_installation_token") as fake:
+        for number in (7, 9):   # the PRs of the fixtures, open (pr-event checks before it applies)
+            fake.add_pull(REPO, number)
         yield fake
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -117,7 +117,7 @@ def test_draft_conversion_tears_down_and_a_push_after_close_applies_nothing(tmp_
     assert f"stack {slug}: applied" in made.stdout
     ready = body(gh, 21, slug)
     assert "Next steps" in ready and "Plan applied:" in ready and "| Deployed commit |" in ready
-    assert "/month" in ready
+    assert "monthly (730 h): $" in ready and "/h staging vs $" in ready
 
     drafted = pr_event(cfg, gh, tmp_path, on_branch(load("pull_request.converted_to_draft"), branch, 21))
     assert "teardown: converted to draft" in drafted.stdout and f"stack {slug}: destroyed" in drafted.stdout

@@ -207,8 +207,8 @@ def test_url_outputs_copy_whole_and_the_comment_says_what_to_do_next():
     assert "<http://sqs.local/q>" in body
     assert "| Deployed commit | `0123456789ab` |" in body and "2026-09-21T" in body
     assert "Add the label **staging\\:keep**" in body
-    assert '`provisioner extend --branch "feature/checkout" --by 24h`' in body
-    assert '`provisioner teardown --branch "feature/checkout"`' in body
+    assert "`provisioner extend --branch BRANCH --by 24h`" in body
+    assert "`provisioner teardown --stack checkout-1a2b3c4`" in body
     assert "<details><summary>Plan applied: 1 create, 1 update</summary>" in body
     assert "| module\\.app\\.aws\\_sqs\\_queue\\.jobs | create |" in body
     assert "$730\\.00/month" in body
