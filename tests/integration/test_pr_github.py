@@ -179,12 +179,14 @@ def test_nightly_cleanup_tells_the_pr_and_plans_a_matrix(tmp_path, gh, moto_url,
     assert (REPO, f"staging/{slug}") in gh.environments     # configured by someone else: left alone
 
 
-def test_matrix_teardowns_run_as_separate_processes_with_separate_state_dirs(tmp_path, moto_url,
+def test_matrix_teardowns_run_as_separate_processes_with_separate_state_dirs(tmp_path, gh, moto_url,
                                                                               provider_mirror):
     cfg = write_project(tmp_path / "matrix", moto_url, provider_mirror)
     branches = [f"fleet/m-{i}" for i in range(3)]
-    for b in branches:
-        run_cli(cfg, "spinup", "--branch", b)
+    for n, b in enumerate(branches):
+        run_cli(cfg, "spinup", "--branch", b, *(("--pr", "41") if n == 0 else ()))
+    told = stack_id(branches[0]).slug
+    gh.add_comment(REPO, 41, marker(told) + "\n✅ ready")   # the PR comment an earlier pr-event wrote
     rt = runtime.open_runtime(config.load(str(cfg)), start_emulator=False)
     past = time.time() - 60
     for b in branches:
@@ -200,15 +202,20 @@ def test_matrix_teardowns_run_as_separate_processes_with_separate_state_dirs(tmp
         own = runner / "staging.toml"
         own.write_text(cfg.read_text().replace(str(tmp_path / "matrix" / ".provisioner"),
                                                str(runner / ".provisioner")))
-        env = {**os.environ, "PROVISIONER_CONFIG": str(own)}
+        env = {**os.environ, "PROVISIONER_CONFIG": str(own),
+               **(github_env(gh) if entry["slug"] == told else {})}
         env.pop("GITHUB_HEAD_REF", None)
         procs.append(subprocess.Popen([sys.executable, "-m", "provisioner", "teardown", "--stack",
                                        entry["slug"], "--json"], env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
-    results = [(p.wait(timeout=600), p.stdout.read(), p.stderr.read()) for p in procs]
-    for code, out, err in results:
+    results = [p.communicate(timeout=600) + (p.returncode,) for p in procs]
+    for out, err, code in results:
         assert code == 0, err
         assert json.loads(out)["action"] == "destroyed"
+    [said] = [err for out, err, _ in results if json.loads(out)["stack"] == told]
+    assert f"==> github: {told}: PR #41 told" in said
+    gone = body(gh, 41, told)
+    assert "This stack was torn down: expired." in gone and "🗑️ destroyed" in gone
     for n in range(3):
         assert (tmp_path / f"runner-{n}" / ".provisioner").is_dir()
     for b in branches:
