@@ -199,11 +199,20 @@ def _teardown(job: _Job) -> Outcome:
     destroyed = result.action == "destroyed"
     body, how = _comment(job, stack, record, status="destroyed" if destroyed else "not running",
                          create=destroyed, note=f"Torn down: {d.reason}." if destroyed else "",
+                         bring_back=_bring_back(d),
                          destroyed=result.counts.remove if destroyed and result.counts else None)
     detail = ("destroyed" if destroyed else "nothing to tear down") + (
         f"; {deactivated} deployment(s) marked inactive" if deactivated else "") + (
         f"; {removed}" if removed else "")
     return Outcome(d, stack, record, detail, body, how)
+
+
+def _bring_back(d: Decision) -> str:
+    if d.reason.startswith("converted to draft"):
+        return "Mark the pull request ready for review to bring the stack back."
+    if d.reason.startswith("pull request closed"):
+        return "Reopen the pull request to bring the stack back."
+    return ""
 
 
 def _leave_shared(job: _Job, stack: StackId) -> Outcome | None:

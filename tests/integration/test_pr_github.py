@@ -119,10 +119,18 @@ def test_draft_conversion_tears_down_and_a_push_after_close_applies_nothing(tmp_
     assert "Next steps" in ready and "Plan applied:" in ready and "| Deployed commit |" in ready
     assert "monthly (730 h): $" in ready and "/h staging vs $" in ready
 
+    kept = on_branch(load("pull_request.converted_to_draft"), branch, 21)
+    kept["pull_request"]["labels"].append({"id": 1, "name": "staging:keep", "color": "ededed"})
+    stale = pr_event(cfg, gh, tmp_path, kept)
+    assert f"stack {slug}: marked stale (draft)" in stale.stdout
+    assert record(cfg, branch)["status"] == "ready"
+    assert "⚠️ stale" in body(gh, 21, slug) and "converted to a draft" in body(gh, 21, slug)
+
     drafted = pr_event(cfg, gh, tmp_path, on_branch(load("pull_request.converted_to_draft"), branch, 21))
     assert "teardown: converted to draft" in drafted.stdout and f"stack {slug}: destroyed" in drafted.stdout
     assert record(cfg, branch)["status"] == "destroyed"
     assert "Torn down: converted to draft" in body(gh, 21, slug)
+    assert "Mark the pull request ready for review to bring the stack back" in body(gh, 21, slug)
     assert all(gh.statuses(d["id"])[-1] == "inactive" for d in deployments(gh, slug))
 
     # a push queued just before the PR closed: the API says closed, so nothing is applied

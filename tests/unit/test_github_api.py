@@ -226,3 +226,19 @@ def test_environments_are_read_and_deleted_by_their_encoded_name(gh, client):
     assert client.delete_environment(REPO, "staging/checkout-1a2b3c4") is True
     assert client.delete_environment(REPO, "staging/checkout-1a2b3c4") is False
     assert (REPO, "staging/checkout-1a2b3c4") not in gh.environments
+
+
+def test_a_body_past_githubs_limit_is_posted_as_continuations_the_fake_accepts(gh, client):
+    from provisioner.domain.difference import Difference
+    from provisioner.github.comment import CommentInput, render_comments
+    from provisioner.github.publisher import GitHubPublisher
+
+    slug = "checkout-1a2b3c4"
+    many = [Difference(f"var_{i}", i * 10, i, "scale", "x" * 250) for i in range(3000)]
+    bodies = render_comments(CommentInput(slug=slug, branch="b", status="ready", pr=7, differences=many))
+    assert len(bodies) > 1
+    how = GitHubPublisher(client).comment(REPO, 7, slug, bodies, create=True)
+    assert f"(+{len(bodies) - 1} continuation comments)" in how
+    posted = [c["body"] for c in gh.comments_on(REPO, 7)]
+    assert posted == bodies                            # the fake refuses a body over 65,536 characters
+    assert sum(b.count("| scale |") for b in posted) == 3000
