@@ -95,7 +95,7 @@ def test_pr_preview_opened_synchronized_kept_closed(project, gh, tmp_path):
     seen = len(gh.requests)
     kept = pr_event(project, gh, tmp_path, load("pull_request.labeled"), token="")
     assert kept.stdout.startswith(marker(slug)) and "kept" in kept.stdout
-    assert "| Cost | estimate" in kept.stdout and "monthly (730 h)" in kept.stdout  # kept after keep
+    assert "| Cost | estimate\\: " in kept.stdout and "monthly \\(730 h\\)" in kept.stdout  # kept after keep
     assert len(gh.requests) == seen
     assert record(project, branch)["keep"] is True
 
