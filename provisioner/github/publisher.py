@@ -124,14 +124,21 @@ class GitHubPublisher:
         return how
 
     def pr_open(self, repo: str | None, pr: int | None) -> bool | None:
+        """None when GitHub cannot tell (an error after retries): the caller goes on as before."""
         if repo is None or pr is None:
             return None
-        return self.client.pr_state(repo, pr) == "open"
+        try:
+            return self.client.pr_state(repo, pr) == "open"
+        except GitHubError:
+            return None
 
     def environment_exists(self, repo: str | None, environment: str) -> bool | None:
         if not (self.deployments and repo):
             return None
-        return self.client.environment_exists(repo, environment)
+        try:
+            return self.client.environment_exists(repo, environment)
+        except GitHubError:
+            return None   # e.g. a token that may not read environments: then it is not ours to delete
 
     def remove_environment(self, repo: str | None, environment: str) -> str:
         """Delete the environment; a token without administration rights leaves it, saying so."""

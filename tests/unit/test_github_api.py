@@ -242,3 +242,15 @@ def test_a_body_past_githubs_limit_is_posted_as_continuations_the_fake_accepts(g
     posted = [c["body"] for c in gh.comments_on(REPO, 7)]
     assert posted == bodies                            # the fake refuses a body over 65,536 characters
     assert sum(b.count("| scale |") for b in posted) == 3000
+
+
+def test_a_pull_request_github_cannot_read_does_not_stop_a_preview(gh, client):
+    from provisioner.github.publisher import GitHubPublisher
+
+    pub = GitHubPublisher(client)
+    gh.add_pull(REPO, 7, state="closed")
+    assert pub.pr_open(REPO, 7) is False
+    gh.fail(403, method="GET", path="/pulls/7")
+    assert pub.pr_open(REPO, 7) is None            # cannot tell: the caller goes on
+    gh.fail(403, method="GET", path="/environments/")
+    assert pub.environment_exists(REPO, "staging/x-1234567") is None
