@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
 MAX_BODY = 65536
@@ -48,6 +48,9 @@ class FakeGitHub:
         self.comments: dict[int, dict] = {}
         self.deployments: dict[int, dict] = {}
         self.pulls: dict[tuple[str, int], dict] = {}
+        # (repo, name) -> environment; as on GitHub, a deployment to a new name creates one
+        self.environments: dict[tuple[str, str], dict] = {}
+        self.environment_admin = True   # False: the token may not delete environments (403)
         self._faults: list[_Fault] = []
         self._ids = 1000
         self._lock = threading.Lock()
@@ -96,6 +99,13 @@ class FakeGitHub:
         self.pulls[(repo, number)] = {"number": number, "state": state, "merged": merged,
                                       "merged_at": "2026-11-27T10:00:00Z" if merged else None}
 
+    def add_environment(self, repo: str, name: str, *, protection_rules: list | None = None) -> dict:
+        """An environment someone configured (say with protection rules) before the tool ran."""
+        env = {"id": self._next_id(), "name": name, "protection_rules": protection_rules or [],
+               "html_url": f"https://github.com/{repo}/deployments/activity_log?environments_filter={name}"}
+        self.environments[(repo, name)] = env
+        return env
+
     def comments_on(self, repo: str, number: int) -> list[dict]:
         return [c for c in self.comments.values() if c["_issue"] == (repo, number)]
 
@@ -142,7 +152,11 @@ def _routes(fake: FakeGitHub) -> list[tuple[str, re.Pattern, Any]]:
         ("POST", re.compile(rf"/repos/{repo}/deployments"), _create_deployment),
         ("GET", re.compile(rf"/repos/{repo}/deployments"), _list_deployments),
         ("POST", re.compile(rf"/repos/{repo}/deployments/(?P<id>\d+)/statuses"), _create_status),
+        ("DELETE", re.compile(rf"/repos/{repo}/issues/comments/(?P<id>\d+)"), _delete_comment),
         ("GET", re.compile(rf"/repos/{repo}/pulls/(?P<n>\d+)"), _get_pull),
+        # the environment name is URL-encoded in the path ("staging/x" -> "staging%2Fx")
+        ("GET", re.compile(rf"/repos/{repo}/environments/(?P<name>[^/]+)"), _get_environment),
+        ("DELETE", re.compile(rf"/repos/{repo}/environments/(?P<name>[^/]+)"), _delete_environment),
     ]
 
 
@@ -190,10 +204,32 @@ def _update_comment(fake, req, m, base):
     return 200, _public(c), {}
 
 
+def _delete_comment(fake, req, m, base):
+    if fake.comments.pop(int(m["id"]), None) is None:
+        return 404, {"message": "Not Found"}, {}
+    return 204, None, {}
+
+
+def _get_environment(fake, req, m, base):
+    env = fake.environments.get((m["repo"], unquote(m["name"])))
+    return (200, env, {}) if env else (404, {"message": "Not Found"}, {})
+
+
+def _delete_environment(fake, req, m, base):
+    if not fake.environment_admin:
+        return 403, {"message": "Resource not accessible by integration"}, {}
+    if fake.environments.pop((m["repo"], unquote(m["name"])), None) is None:
+        return 404, {"message": "Not Found"}, {}
+    return 204, None, {}
+
+
 def _create_deployment(fake, req, m, base):
     body = req.body or {}
     if not body.get("ref"):
         return 422, {"message": "Invalid request.", "errors": ["ref is missing"]}, {}
+    name = body.get("environment", "production")
+    if (m["repo"], name) not in fake.environments:
+        fake.environments[(m["repo"], name)] = {"id": fake._next_id(), "name": name, "protection_rules": []}
     did = fake._next_id()
     fake.deployments[did] = {"id": did, "ref": body["ref"],
                              "environment": body.get("environment", "production"),
@@ -259,7 +295,7 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             return 404, {"message": "Not Found"}, {}
 
         def _reply(self, status: int, body: Any, headers: dict) -> None:
-            data = json.dumps(body).encode()
+            data = b"" if status == 204 else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
@@ -268,6 +304,6 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PATCH = _serve
+        do_GET = do_POST = do_PATCH = do_DELETE = _serve
 
     return Handler

@@ -32,6 +32,11 @@ class Record:
     active_at: float | None = None          # last spinup or extend: the idle clock starts here
     updated_at: float = 0.0
     version: int = 0
+    # GitHub: the open pull requests using the stack (two PRs from one head branch share it), the
+    # commit last deployed, and whether the tool created the `staging/<slug>` environment
+    open_prs: list[int] = field(default_factory=list)
+    commit: str = ""
+    github_environment: bool = False
 
     @property
     def live(self) -> bool:
@@ -48,6 +53,10 @@ class Record:
         """The fixed clock: created + ttl (moved by extend); records older than that field carry
         it in ``expires_at`` only."""
         return self.fixed_expires_at if self.fixed_expires_at is not None else self.expires_at
+
+    def using_prs(self) -> list[int]:
+        """The open PRs using the stack (records older than ``open_prs`` name one, in ``pr``)."""
+        return sorted(set(self.open_prs)) if self.open_prs else ([self.pr] if self.pr is not None else [])
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -201,6 +202,50 @@ class GitHubClient:
                             body={"body": body})
         return "created", resp.json()
 
+    def sync_comments(self, repo: str, number: int, parts: list[tuple[str, str]], *, create: bool = True,
+                      leftover_prefix: str = "") -> list[tuple[str, dict[str, Any] | None]]:
+        """Upsert one comment per (marker, body), in order; delete our comments that start with
+        ``leftover_prefix`` and match no part (continuations an earlier, longer body needed).
+
+        One listing for all parts. With ``create`` false nothing is created: a part without a comment
+        is "absent"."""
+        if any(not body.startswith(mark) for mark, body in parts):
+            raise ValueError("every comment body must start with its marker")
+        comments = self._pages(f"repos/{check_repo(repo)}/issues/{int(number)}/comments")
+        done: list[tuple[str, dict[str, Any] | None]] = []
+        for mark, body in parts:
+            found = next((c for c in comments if is_ours(c, mark)), None)
+            if found is not None:
+                resp = self.request("PATCH", f"repos/{check_repo(repo)}/issues/comments/{int(found['id'])}",
+                                    body={"body": body})
+                done.append(("updated", resp.json()))
+            elif create or (done and done[0][0] != "absent"):  # a continuation follows its first part
+                resp = self.request("POST", f"repos/{check_repo(repo)}/issues/{int(number)}/comments",
+                                    body={"body": body})
+                done.append(("created", resp.json()))
+            else:
+                done.append(("absent", None))
+        marks = {mark for mark, _ in parts}
+        for c in comments:
+            if leftover_prefix and is_ours(c, leftover_prefix) and not any(is_ours(c, m) for m in marks):
+                self.request("DELETE", f"repos/{check_repo(repo)}/issues/comments/{int(c['id'])}",
+                             ok=(204, 404))
+        return done
+
+    # --- environments ------------------------------------------------------------------------
+
+    def _environment(self, repo: str, name: str) -> str:
+        return f"repos/{check_repo(repo)}/environments/{quote(name, safe='')}"
+
+    def environment_exists(self, repo: str, name: str) -> bool:
+        resp = self.request("GET", self._environment(repo, name), ok=(200, 404))
+        return resp.status_code == 200
+
+    def delete_environment(self, repo: str, name: str) -> bool:
+        """Delete a deployment environment (needs administration: write); False when it was not there."""
+        resp = self.request("DELETE", self._environment(repo, name), ok=(204, 404))
+        return resp.status_code == 204
+
     # --- deployments -------------------------------------------------------------------------
 
     def create_deployment(self, repo: str, *, ref: str, environment: str, description: str = "") -> int:
@@ -228,12 +273,19 @@ class GitHubClient:
 
     # --- pull requests -----------------------------------------------------------------------
 
-    def pr_state(self, repo: str, number: int) -> str:
-        """'open', 'closed', 'merged', or 'gone' (deleted, or never existed)."""
+    def pull(self, repo: str, number: int) -> dict[str, Any] | None:
+        """The pull request as GitHub has it now; None when it is gone (deleted, or never existed)."""
         resp = self.request("GET", f"repos/{check_repo(repo)}/pulls/{int(number)}", ok=(200, 404, 410))
         if resp.status_code in (404, 410):
+            return None
+        data: dict[str, Any] = resp.json()
+        return data
+
+    def pr_state(self, repo: str, number: int) -> str:
+        """'open', 'closed', 'merged', or 'gone' (deleted, or never existed)."""
+        data = self.pull(repo, number)
+        if data is None:
             return "gone"
-        data = resp.json()
         if data.get("merged") or data.get("merged_at"):
             return "merged"
         return "open" if data.get("state") == "open" else "closed"

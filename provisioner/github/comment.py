@@ -5,8 +5,8 @@ text) is escaped here, in Python, before it reaches the template
 ``templates/pr_comment.md.j2``: the template only lays out strings that are
 already safe Markdown. ``escape_markdown`` neutralises HTML, Markdown syntax,
 links, autolinks, math and @mentions; error text goes into a code fence that
-its content cannot close. The body is kept under GitHub's 65,535 character
-limit by showing fewer table rows, with a visible note saying so.
+its content cannot close. A body over GitHub's 65,536 character limit is split
+into continuation comments (``github.split``); no row is dropped.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from provisioner.domain.record import Record
 from provisioner.domain.tags import iso
 from provisioner.support.templating import render_template
 
-MAX_COMMENT_CHARS = 65_535
+MAX_COMMENT_CHARS = 65_536   # GitHub refuses longer comment bodies
 MAX_CELL_CHARS = 300
 MAX_ERROR_CHARS = 4_000
 TEMPLATE = "pr_comment.md.j2"
@@ -34,7 +34,12 @@ _BACKSLASHED = frozenset("\\`*_{}[]()#+-.!|~$=:")
 _SCHEME = re.compile(r"(?i)\b(https?|ftp|mailto|javascript|data|vbscript|file)\\:")
 _WWW = re.compile(r"(?i)\bwww(?=\\\.)")
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/+=&?#,-]*)?")
-_STATUS_ICON = {"ready": "✅", "failed": "❌", "destroyed": "🗑️", "creating": "⏳", "destroying": "⏳"}
+_STATUS_ICON = {"ready": "✅", "failed": "❌", "destroyed": "🗑️", "creating": "⏳", "destroying": "⏳",
+                "stale": "⚠️"}
+_GONE = ("destroyed", "destroying", "not running")
+HOURS_PER_MONTH = 730
+GONE_NOTE = ("**Gone:** every resource of the stack (a sweep verified that nothing tagged with it "
+             "remains), its Terraform state and stored inputs, and its URL; its deployments are inactive.")
 
 
 def marker(slug: str) -> str:
@@ -42,6 +47,16 @@ def marker(slug: str) -> str:
     if not re.fullmatch(r"[a-z0-9-]+", slug):
         raise ValueError(f"not a stack slug: {slug!r}")
     return f"<!-- staging-provisioner:{slug} -->"
+
+
+def parts_prefix(slug: str) -> str:
+    """What every continuation comment of one stack starts with."""
+    return marker(slug)[: -len(" -->")] + ":part-"
+
+
+def part_marker(slug: str, n: int) -> str:
+    """The first line of continuation ``n`` (2, 3, ...) of a stack's comment."""
+    return f"{parts_prefix(slug)}{int(n)} -->"
 
 
 def clip(text: str, limit: int) -> str:
@@ -114,6 +129,13 @@ class CommentInput:
     run_url: str | None = None
     output_names: Sequence[str] | None = None   # None: every output
     cost: str = ""                               # one line: staging vs production hourly estimate
+    commit: str = ""                             # the deployed commit (a SHA)
+    updated_at: float | None = None              # when this comment's news happened
+    applied: Sequence[tuple[str, str]] = ()      # (address, action) the last apply changed
+    note: str = ""                               # why (plain text: escaped here), e.g. a cleanup's
+    keep_label: str = ""                         # shown in the next steps
+    destroyed: int | None = None                 # resources the teardown destroyed
+    bring_back: str = ""                         # plain text: how to get a destroyed stack back
 
 
 def _changes(changes: dict[str, int]) -> str:
@@ -125,23 +147,36 @@ def _changes(changes: dict[str, int]) -> str:
             f"{changes.get('remove', 0)} to destroy")
 
 
+def _code(text: str) -> str:
+    """A short code span of [0-9A-Za-z] only (a SHA): nothing to escape."""
+    return f"`{text}`" if re.fullmatch(r"[0-9A-Za-z]{1,64}", text) else text_cell(text)
+
+
 def _summary(inp: CommentInput) -> list[tuple[str, str]]:
     rec = inp.record
-    status = inp.status + (" (kept: exempt from expiry)" if rec and rec.keep else "")
+    gone = inp.status in _GONE
+    status = inp.status + (" (kept: exempt from expiry)" if rec and rec.keep and not gone else "")
     rows = [("Status", f"{_STATUS_ICON.get(inp.status, 'ℹ️')} {escape_markdown(status)}")]
     url = rec.outputs.get("environment_url") if rec else None
-    if url and inp.status not in ("destroyed", "destroying"):
+    if url and not gone:
         rows.append(("Environment", link(str(url), url)))
+    commit = inp.commit or (rec.commit if rec else "")
+    if commit and not gone:
+        rows.append(("Deployed commit", _code(commit[:12])))
+    if inp.updated_at:
+        rows.append(("Updated", iso(inp.updated_at)))
     rows.append(("Branch", text_cell(inp.branch)))
     if inp.pr is not None:
         rows.append(("Pull request", f"#{int(inp.pr)}" + (f" {text_cell(inp.title)}" if inp.title else "")))
     if inp.owner:
         rows.append(("Owner", text_cell(inp.owner)))
-    if rec and rec.expires_at and inp.status not in ("destroyed", "destroying"):
+    if rec and rec.expires_at and not gone:
         rows.append(("Expires", iso(rec.expires_at) + (" (kept)" if rec.keep else "")))
-    if rec:
+    if rec and not gone:
         rows.append(("Last apply", _changes(rec.changes)))
-    if inp.cost and inp.status not in ("destroyed", "destroying"):
+    if inp.destroyed is not None and gone:
+        rows.append(("Destroyed", f"{int(inp.destroyed)} resources"))
+    if inp.cost and not gone:
         rows.append(("Cost", escape_markdown(inp.cost)))
     if inp.run_url:
         rows.append(("Run", link("workflow run", inp.run_url)))
@@ -153,7 +188,38 @@ def _outputs(inp: CommentInput) -> list[tuple[str, str]]:
         return []
     outputs = inp.record.outputs
     names = sorted(outputs) if inp.output_names is None else [n for n in inp.output_names if n in outputs]
-    return [(text_cell(n), text_cell(outputs[n])) for n in names]
+    return [(text_cell(n), _value(outputs[n])) for n in names]
+
+
+def _value(value: Any) -> str:
+    """An output value; a plain http(s) URL stays whole (no zero-width space) so it copies as is."""
+    url = safe_url(value)
+    return f"<{url}>" if url else text_cell(value)
+
+
+def _applied(inp: CommentInput) -> list[tuple[str, str]]:
+    if inp.status in _GONE:
+        return []
+    return [(text_cell(address), escape_markdown(action)) for address, action in inp.applied]
+
+
+def next_steps(inp: CommentInput) -> list[str]:
+    """How to act on the stack from here (Markdown lines, already safe). No user text goes into a
+    command: the branch is named as "the branch above", the stack by its slug."""
+    if inp.status in _GONE:
+        return [escape_markdown(inp.bring_back) if inp.bring_back else
+                "Push a commit to the pull request to bring the stack back (or, with a gate label, "
+                "remove and re-add it)."]
+    label = escape_markdown(inp.keep_label) if inp.keep_label else ""
+    kept = bool(inp.record and inp.record.keep)
+    steps = []
+    if label:
+        steps.append(f"{'Remove' if kept else 'Add'} the label **{label}** to "
+                     f"{'let it expire again' if kept else 'keep the stack past its expiry'}.")
+    steps.append("Extend its life: `provisioner extend --branch BRANCH --by 24h` (BRANCH: the branch "
+                 "above).")
+    steps.append(f"Tear it down now: close the pull request, or `provisioner teardown --stack {inp.slug}`.")
+    return steps
 
 
 def _differences(inp: CommentInput) -> list[dict[str, str]]:
@@ -164,40 +230,32 @@ def _differences(inp: CommentInput) -> list[dict[str, str]]:
     return rows
 
 
-def _render(inp: CommentInput, outputs: list, diffs: list, shown: tuple[int, int]) -> str:
-    hidden_o, hidden_d = len(outputs) - shown[0], len(diffs) - shown[1]
+def _full(inp: CommentInput) -> str:
     error = fenced(clip(inp.error, MAX_ERROR_CHARS)) if inp.error else ""
+    applied = _applied(inp)
+    counts: dict[str, int] = {}
+    for _, action in inp.applied:
+        counts[action] = counts.get(action, 0) + 1
+    note = escape_markdown(inp.note) if inp.note else ""
+    if inp.status == "destroyed":
+        note = (note + " " if note else "") + GONE_NOTE
     return render_template(
         TEMPLATE, marker=marker(inp.slug), slug=inp.slug, summary=_summary(inp), error=error,
-        outputs=outputs[: shown[0]], outputs_total=len(outputs), outputs_hidden=hidden_o,
-        differences=diffs[: shown[1]], differences_total=len(diffs), differences_hidden=hidden_d,
-        limit=f"{MAX_COMMENT_CHARS:,}")
+        note=note, next_steps=next_steps(inp),
+        applied=applied, applied_counts=", ".join(f"{n} {a}" for a, n in sorted(counts.items())),
+        outputs=_outputs(inp), differences=_differences(inp))
 
 
-def _largest_fitting(fits: Any, high: int) -> int:
-    """The largest n in [0, high] with fits(n), assuming fits is monotone and fits(0)."""
-    low = 0
-    while low < high:
-        mid = (low + high + 1) // 2
-        if fits(mid):
-            low = mid
-        else:
-            high = mid - 1
-    return low
+def render_comments(inp: CommentInput, *, limit: int = MAX_COMMENT_CHARS) -> list[str]:
+    """The comment: one body, or a first body and continuations, each at most ``limit`` characters."""
+    from provisioner.github.split import split_body
+
+    def heading(n: int) -> str:
+        return f"{part_marker(inp.slug, n)}\n### Staging preview `{inp.slug}` (continued, part {n})\n"
+
+    return split_body(_full(inp), limit, heading)
 
 
 def render_comment(inp: CommentInput, *, limit: int = MAX_COMMENT_CHARS) -> str:
-    """The comment body, at most ``limit`` characters: fewer rows (and a note) when it must."""
-    outputs, diffs = _outputs(inp), _differences(inp)
-    body = _render(inp, outputs, diffs, (len(outputs), len(diffs)))
-    if len(body) <= limit:
-        return body
-    n_out = len(outputs)
-    if len(_render(inp, outputs, diffs, (n_out, 0))) > limit:
-        n_out = _largest_fitting(lambda n: len(_render(inp, outputs, diffs, (n, 0))) <= limit, n_out)
-    n_diff = _largest_fitting(lambda n: len(_render(inp, outputs, diffs, (n_out, n))) <= limit, len(diffs))
-    body = _render(inp, outputs, diffs, (n_out, n_diff))
-    if len(body) > limit:  # the fixed part alone is too long: cut, and say so
-        note = "\n\n**Comment truncated** to GitHub's 65,535-character limit.\n"
-        body = body[: limit - len(note)] + note
-    return body
+    """The first (usually the only) comment body."""
+    return render_comments(inp, limit=limit)[0]

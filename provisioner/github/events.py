@@ -14,7 +14,7 @@ belongs to a branch of the base repository.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from provisioner.errors import BadInput
@@ -82,7 +82,7 @@ class Event:
 
 @dataclass(frozen=True)
 class Decision:
-    action: str          # spinup | teardown | keep | unkeep | skip | cleanup
+    action: str          # spinup | teardown | keep | unkeep | stale | skip | cleanup
     reason: str
     repo: str | None = None
     branch: str | None = None
@@ -90,10 +90,12 @@ class Decision:
     owner: str | None = None
     ref: str | None = None      # what a deployment points at: the head commit, or the branch
     title: str = ""
+    slug: str | None = None     # workflow_dispatch teardown by stack id (the branch may be gone)
+    closing: bool = False       # the PR closed or turned draft: other open PRs may still use the stack
 
     @property
     def acts(self) -> bool:
-        return self.action in ("spinup", "teardown", "keep", "unkeep")
+        return self.action in ("spinup", "teardown", "keep", "unkeep", "stale")
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -175,12 +177,27 @@ def _spinup_unless_gated(pr: PullRequest, policy: Policy, why: str) -> Decision:
     return _for_pr("spinup", why, pr)
 
 
+def _closing(reason: str, pr: PullRequest) -> Decision:
+    return replace(_for_pr("teardown", reason, pr), closing=True)
+
+
+def _to_draft(pr: PullRequest, policy: Policy) -> Decision:
+    if not policy.skip_drafts:
+        return _for_pr("skip", "draft pull requests keep their preview (github.skip_drafts is false)", pr)
+    if policy.keep_label in pr.labels:
+        return _for_pr("stale", f"converted to draft; the stack is kept ({policy.keep_label!r}), so it "
+                                "stays, but is not updated while the pull request is a draft", pr)
+    return _closing("converted to draft: draft pull requests get no preview (github.skip_drafts)", pr)
+
+
 def _decide_pr(event: Event, policy: Policy) -> Decision:
     pr = event.pull_request
     assert pr is not None
     action = event.action
     if action == "closed":
-        return _for_pr("teardown", f"pull request closed ({'merged' if pr.merged else 'not merged'})", pr)
+        return _closing(f"pull request closed ({'merged' if pr.merged else 'not merged'})", pr)
+    if action == "converted_to_draft":
+        return _to_draft(pr, policy)
     if action in SPINUP_ACTIONS:
         return _spinup_unless_gated(pr, policy, f"pull request {action}")
     if action in ("labeled", "unlabeled") and event.label is not None:
@@ -198,16 +215,41 @@ def _decide_pr(event: Event, policy: Policy) -> Decision:
     return _for_pr("skip", f"pull request action {action!r} needs nothing", pr)
 
 
+def _input(event: Event, name: str) -> str:
+    value = event.inputs.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _dispatch_branch(event: Event) -> str:
+    """The ``branch`` input as a branch name: ``refs/heads/`` dropped, tags and other refs refused."""
+    branch = _input(event, "branch")
+    if branch.startswith("refs/tags/"):
+        raise BadInput(f"workflow_dispatch input branch={branch!r} is a tag; staging stacks are per "
+                       "branch", input="branch")
+    if branch.startswith("refs/") and not branch.startswith("refs/heads/"):
+        raise BadInput(f"workflow_dispatch input branch={branch!r} is not a branch", input="branch")
+    return branch.removeprefix("refs/heads/")
+
+
 def _decide_dispatch(event: Event) -> Decision:
-    action = str(event.inputs.get("action") or "spinup").strip()
+    """Both inputs are required: nothing is guessed from the ref the workflow was started on.
+
+    A teardown may name the stack by id alone (input ``stack``): its branch may be gone."""
+    action = _input(event, "action")
+    if not action:
+        raise BadInput("workflow_dispatch: the input 'action' is missing (spinup or teardown)",
+                       input="action")
     if action not in DISPATCH_ACTIONS:
         raise BadInput(f"workflow_dispatch input action={action!r}: expected one of "
-                       f"{', '.join(DISPATCH_ACTIONS)}")
-    branch = str(event.inputs.get("branch") or "").strip() or event.ref.removeprefix("refs/heads/")
-    if not branch:
-        raise BadInput("workflow_dispatch: no branch input and no ref in the payload")
-    return Decision(action, f"manual {action} (workflow_dispatch)", repo=event.repo, branch=branch,
-                    owner=event.sender or None, ref=branch)
+                       f"{', '.join(DISPATCH_ACTIONS)}", input="action")
+    slug = _input(event, "stack") or None
+    branch = _dispatch_branch(event)
+    if not branch and not (slug and action == "teardown"):
+        raise BadInput("workflow_dispatch: the input 'branch' is missing (the branch whose stack to "
+                       f"{action}" + ("; or name the stack with the input 'stack'" if action == "teardown"
+                                      else "") + ")", input="branch")
+    return Decision(action, f"manual {action} (workflow_dispatch)", repo=event.repo, branch=branch or None,
+                    owner=event.sender or None, ref=branch or None, slug=slug if not branch else None)
 
 
 def decide(event: Event, policy: Policy) -> Decision:

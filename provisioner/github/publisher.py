@@ -3,10 +3,11 @@ through ``GitHubPublisher``, or, without a token, a sink the CLI prints (``Offli
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from provisioner.github.api import GitHubClient
+from provisioner.github.api import GitHubClient, GitHubError
+from provisioner.github.comment import marker, part_marker, parts_prefix
 
 ENVIRONMENT_PREFIX = "staging/"
 
@@ -22,9 +23,17 @@ class Publisher(Protocol):
     def finish_deployment(self, repo: str | None, handle: Any, state: str, *,
                           environment_url: str | None = None, description: str = "") -> None: ...
 
-    def deactivate(self, repo: str | None, environment: str) -> int: ...
+    def deactivate(self, repo: str | None, environment: str, description: str = "") -> int: ...
 
-    def comment(self, repo: str | None, pr: int | None, mark: str, body: str, *, create: bool) -> str: ...
+    def comment(self, repo: str | None, pr: int | None, slug: str, bodies: Sequence[str], *,
+                create: bool) -> str: ...
+
+    def pr_open(self, repo: str | None, pr: int | None) -> bool | None:
+        """Whether the PR is open now (None: cannot tell)."""
+
+    def environment_exists(self, repo: str | None, environment: str) -> bool | None: ...
+
+    def remove_environment(self, repo: str | None, environment: str) -> str: ...
 
 
 class OfflinePublisher:
@@ -40,14 +49,24 @@ class OfflinePublisher:
                           environment_url: str | None = None, description: str = "") -> None:
         return None
 
-    def deactivate(self, repo: str | None, environment: str) -> int:
+    def deactivate(self, repo: str | None, environment: str, description: str = "") -> int:
         return 0
 
-    def comment(self, repo: str | None, pr: int | None, mark: str, body: str, *, create: bool) -> str:
+    def comment(self, repo: str | None, pr: int | None, slug: str, bodies: Sequence[str], *,
+                create: bool) -> str:
         if not create:
             return "not written (no stack was destroyed)"
-        self._sink(body)
+        self._sink("\n\n".join(bodies))
         return "written (no GitHub token: not posted)"
+
+    def pr_open(self, repo: str | None, pr: int | None) -> bool | None:
+        return None
+
+    def environment_exists(self, repo: str | None, environment: str) -> bool | None:
+        return None
+
+    def remove_environment(self, repo: str | None, environment: str) -> str:
+        return ""
 
 
 class GitHubPublisher:
@@ -76,22 +95,59 @@ class GitHubPublisher:
         self.client.create_deployment_status(repo, handle, state, environment_url=environment_url,
                                              log_url=self.log_url, description=description)
 
-    def deactivate(self, repo: str | None, environment: str) -> int:
+    def deactivate(self, repo: str | None, environment: str, description: str = "") -> int:
+        """Mark every deployment of ``environment`` inactive that is not already."""
         if not (self.deployments and repo):
             return 0
         found = self.client.list_deployments(repo, environment)
         for dep in found:
             self.client.create_deployment_status(repo, int(dep["id"]), "inactive", log_url=self.log_url,
-                                                 description="staging stack destroyed")
+                                                 description=description or "staging stack destroyed")
         return len(found)
 
-    def comment(self, repo: str | None, pr: int | None, mark: str, body: str, *, create: bool) -> str:
+    def comment(self, repo: str | None, pr: int | None, slug: str, bodies: Sequence[str], *,
+                create: bool) -> str:
+        """The stack's comment (and its continuations, when the body needed several)."""
         if repo is None or pr is None:
             how = "not posted (no pull request)"
         else:
-            how, found = self.client.upsert_comment(repo, pr, mark, body, create=create)
+            marks = [marker(slug)] + [part_marker(slug, n) for n in range(2, len(bodies) + 1)]
+            done = self.client.sync_comments(repo, pr, list(zip(marks, bodies, strict=True)), create=create,
+                                             leftover_prefix=parts_prefix(slug))
+            how, found = done[0]
             if found:
                 how = f"{how} {found.get('html_url') or ''}".rstrip()
-        if self._copy and how != "absent":
-            self._copy(body)
+            if len(done) > 1:
+                how += f" (+{len(done) - 1} continuation comment{'s' if len(done) > 2 else ''})"
+        if self._copy and not how.startswith("absent"):
+            self._copy("\n\n".join(bodies))
         return how
+
+    def pr_open(self, repo: str | None, pr: int | None) -> bool | None:
+        """None when GitHub cannot tell (an error after retries): the caller goes on as before."""
+        if repo is None or pr is None:
+            return None
+        try:
+            return self.client.pr_state(repo, pr) == "open"
+        except GitHubError:
+            return None
+
+    def environment_exists(self, repo: str | None, environment: str) -> bool | None:
+        if not (self.deployments and repo):
+            return None
+        try:
+            return self.client.environment_exists(repo, environment)
+        except GitHubError:
+            return None   # e.g. a token that may not read environments: then it is not ours to delete
+
+    def remove_environment(self, repo: str | None, environment: str) -> str:
+        """Delete the environment; a token without administration rights leaves it, saying so."""
+        if not (self.deployments and repo):
+            return ""
+        try:
+            gone = self.client.delete_environment(repo, environment)
+        except GitHubError as exc:
+            if exc.status in (401, 403):
+                return f"environment {environment} left: the token may not delete environments ({exc.status})"
+            raise
+        return f"environment {environment} deleted" if gone else ""

@@ -55,10 +55,14 @@ class Plan:
 
 
 def _pr_reason(rec: Record, pr_state: PrState | None) -> str | None:
-    if pr_state is None or rec.pr is None:
+    """Why the stack's PRs no longer need it; None while any PR using it is open (a shared stack)."""
+    prs = rec.using_prs()
+    if pr_state is None or not prs:
         return None
-    state = pr_state(rec.pr)
-    return None if state == "open" else f"PR #{rec.pr} {state}"
+    states = {pr: pr_state(pr) for pr in prs}
+    if "open" in states.values():
+        return None
+    return ", ".join(f"PR #{pr} {state}" for pr, state in states.items())
 
 
 def _record_reason(rt: Runtime, rec: Record, now: float, states: set[str],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from provisioner.domain import expiry
@@ -21,7 +22,7 @@ from provisioner.render.model import Rendered
 from provisioner.safety import guard
 from provisioner.state import backend
 from provisioner.sweep import plan as sweep
-from provisioner.terraform.events import ChangeCounts
+from provisioner.terraform.events import ChangeCounts, ResourceEvent
 from provisioner.usecases.operation import Operation, failed, operation, resumed, unlocked
 from provisioner.usecases.preview import render_stack
 from provisioner.usecases.reporter import Reporter
@@ -50,6 +51,7 @@ class SpinupResult:
     dry_run: bool
     differences: tuple[Difference, ...]
     tfvars: dict = field(default_factory=dict)  # the rendered staging variables (for the cost view)
+    applied: tuple[tuple[str, str], ...] = ()   # (address, action) of each resource the apply changed
 
     @property
     def no_changes(self) -> bool:
@@ -98,12 +100,14 @@ def _working_record(op: Operation, req: StackRequest, owner: str, record: Record
     fresh = record is None or not record.live
     check_quota(rt.settings, rt.registry, stack, fresh)
     base = Record(slug=stack.slug, branch=stack.branch, created_at=now) if fresh or record is None else record
-    pr = req.pr if req.pr is not None else base.pr
+    prs = sorted({*base.using_prs(), req.pr}) if req.pr is not None else base.open_prs
+    # a stack shared by PRs keeps the PR it was made for (its tags would change on every run otherwise)
+    pr = base.pr if not fresh and base.pr in prs else (req.pr if req.pr is not None else base.pr)
     fixed = expiry.fixed_expiry(base.created_at, now, req.ttl_seconds, expiry_policy(rt.settings),
                                 current=None if fresh else base.fixed_expires_at)
     return rt.registry.put(with_expiry(rt.settings, replace(
         base, pr=pr, owner=owner, branch_source=stack.source, status="creating", error="",
-        keep=False if fresh else base.keep), fixed=fixed, active_at=now), expected=record)
+        keep=False if fresh else base.keep, open_prs=prs), fixed=fixed, active_at=now), expected=record)
 
 
 def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered) -> SpinupResult:
@@ -132,7 +136,18 @@ def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered) -> 
     done = rt.registry.put(replace(
         working, status="ready", outputs=outputs, digest=rendered.digest, last_applied_at=time.time(),
         changes=counts_dict(result.counts)), expected=working)
-    return SpinupResult(stack, done, result.counts, False, rendered.differences, rendered.tfvars)
+    return SpinupResult(stack, done, result.counts, False, rendered.differences, rendered.tfvars,
+                        applied_resources(result.events))
+
+
+def applied_resources(events: Sequence[ResourceEvent]) -> tuple[tuple[str, str], ...]:
+    """(address, action) of every resource an apply completed, in Terraform's order, noops left out."""
+    done: dict[str, str] = {}
+    for e in events:
+        if e.phase == "complete" and e.address and e.action not in ("noop", "read"):
+            before = done.get(e.address)
+            done[e.address] = "replace" if before and before != e.action else e.action
+    return tuple(done.items())
 
 
 def state_keys(state: dict) -> set[str]:

@@ -29,6 +29,8 @@ RUN_URL = "https://github.com/acme/shop/actions/runs/4242"
 @pytest.fixture(scope="module")
 def gh():
     with FakeGitHub(token="ghs_fake_installation_token") as fake:
+        for number in (7, 9):   # the PRs of the fixtures, open (pr-event checks before it applies)
+            fake.add_pull(REPO, number)
         yield fake
 
 
@@ -93,6 +95,7 @@ def test_pr_preview_opened_synchronized_kept_closed(project, gh, tmp_path):
     seen = len(gh.requests)
     kept = pr_event(project, gh, tmp_path, load("pull_request.labeled"), token="")
     assert kept.stdout.startswith(marker(slug)) and "kept" in kept.stdout
+    assert "| Cost | estimate\\: " in kept.stdout and "monthly \\(730 h\\)" in kept.stdout  # kept after keep
     assert len(gh.requests) == seen
     assert record(project, branch)["keep"] is True
 

@@ -191,3 +191,66 @@ def test_api_url_precedence():
     assert api_url("https://ghe.example/api/v3/", "https://x") == "https://ghe.example/api/v3"
     assert api_url(None, "https://ghe.example/api/v3") == "https://ghe.example/api/v3"
     assert api_url(None, None) == "https://api.github.com"
+
+
+def test_a_split_comment_keeps_its_continuations_in_order_and_drops_old_ones(gh, client):
+    from provisioner.github.comment import part_marker, parts_prefix
+    from provisioner.github.publisher import GitHubPublisher
+
+    slug = "checkout-1a2b3c4"
+    pub = GitHubPublisher(client)
+    gh.add_comment(REPO, 7, part_marker(slug, 2) + "\nforged", user={"login": "mallory", "type": "User"})
+    bodies = [MARK + "\none", part_marker(slug, 2) + "\ntwo", part_marker(slug, 3) + "\nthree"]
+    how = pub.comment(REPO, 7, slug, bodies, create=True)
+    assert how.startswith("created") and how.endswith("(+2 continuation comments)")
+    ours = [c["body"] for c in gh.comments_on(REPO, 7) if c["user"]["type"] == "Bot"]
+    assert ours == bodies
+    pub.comment(REPO, 7, slug, [MARK + "\nshort again"], create=True)   # the long parts go
+    left = [c["body"] for c in gh.comments_on(REPO, 7)]
+    assert left == [part_marker(slug, 2) + "\nforged", MARK + "\nshort again"]  # a stranger's stays
+    assert len(gh.calls("DELETE", "/issues/comments/")) == 2
+    assert parts_prefix(slug) not in MARK
+
+
+def test_environments_are_read_and_deleted_by_their_encoded_name(gh, client):
+    from provisioner.github.publisher import GitHubPublisher
+
+    assert client.environment_exists(REPO, "staging/checkout-1a2b3c4") is False
+    dep = client.create_deployment(REPO, ref="abc", environment="staging/checkout-1a2b3c4")
+    assert dep and client.environment_exists(REPO, "staging/checkout-1a2b3c4") is True
+    assert gh.calls("GET", "/environments/staging%2Fcheckout-1a2b3c4")
+    gh.environment_admin = False
+    said = GitHubPublisher(client).remove_environment(REPO, "staging/checkout-1a2b3c4")
+    assert "may not delete environments (403)" in said
+    gh.environment_admin = True
+    assert client.delete_environment(REPO, "staging/checkout-1a2b3c4") is True
+    assert client.delete_environment(REPO, "staging/checkout-1a2b3c4") is False
+    assert (REPO, "staging/checkout-1a2b3c4") not in gh.environments
+
+
+def test_a_body_past_githubs_limit_is_posted_as_continuations_the_fake_accepts(gh, client):
+    from provisioner.domain.difference import Difference
+    from provisioner.github.comment import CommentInput, render_comments
+    from provisioner.github.publisher import GitHubPublisher
+
+    slug = "checkout-1a2b3c4"
+    many = [Difference(f"var_{i}", i * 10, i, "scale", "x" * 250) for i in range(3000)]
+    bodies = render_comments(CommentInput(slug=slug, branch="b", status="ready", pr=7, differences=many))
+    assert len(bodies) > 1
+    how = GitHubPublisher(client).comment(REPO, 7, slug, bodies, create=True)
+    assert f"(+{len(bodies) - 1} continuation comments)" in how
+    posted = [c["body"] for c in gh.comments_on(REPO, 7)]
+    assert posted == bodies                            # the fake refuses a body over 65,536 characters
+    assert sum(b.count("| scale |") for b in posted) == 3000
+
+
+def test_a_pull_request_github_cannot_read_does_not_stop_a_preview(gh, client):
+    from provisioner.github.publisher import GitHubPublisher
+
+    pub = GitHubPublisher(client)
+    gh.add_pull(REPO, 7, state="closed")
+    assert pub.pr_open(REPO, 7) is False
+    gh.fail(403, method="GET", path="/pulls/7")
+    assert pub.pr_open(REPO, 7) is None            # cannot tell: the caller goes on
+    gh.fail(403, method="GET", path="/environments/")
+    assert pub.environment_exists(REPO, "staging/x-1234567") is None

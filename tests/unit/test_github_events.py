@@ -42,7 +42,13 @@ def decision(fixture: str, policy: GitHub | None = None, edit=None):
     ("pull_request.closed.unmerged", "teardown"),
     ("pull_request.opened.draft", "skip"),
     ("pull_request.opened.fork", "skip"),
+    ("pull_request.converted_to_draft", "teardown"),
+    ("pull_request.ready_for_review", "spinup"),
+    ("pull_request.edited", "skip"),
+    ("pull_request.opened.release-base", "spinup"),
+    ("pull_request.closed.release-base", "teardown"),
     ("workflow_dispatch", "spinup"),
+    ("workflow_dispatch.teardown", "teardown"),
     ("schedule", "cleanup"),
 ])
 def test_default_policy_decision_table(fixture, action):
@@ -146,9 +152,58 @@ def test_workflow_dispatch_inputs():
     def teardown(data):
         data["inputs"]["action"] = "teardown"
     assert decision("workflow_dispatch", edit=teardown).action == "teardown"
+
+
+
+@pytest.mark.parametrize("fixture, message", [
+    ("workflow_dispatch.no-action", "the input 'action' is missing"),
+    ("workflow_dispatch.no-inputs", "the input 'action' is missing"),
+    ("workflow_dispatch.tag", "is a tag"),
+])
+def test_workflow_dispatch_guesses_nothing(fixture, message):
+    with pytest.raises(BadInput, match=message) as raised:
+        decision(fixture)
+    assert raised.value.exit_code == 2
+
+
+def test_workflow_dispatch_needs_a_branch_and_never_falls_back_to_the_ref():
     def no_branch(data):
         del data["inputs"]["branch"]
-    assert decision("workflow_dispatch", edit=no_branch).branch == "main"  # the ref it ran on
+    with pytest.raises(BadInput, match="the input 'branch' is missing"):
+        decision("workflow_dispatch", edit=no_branch)
+    def other_ref(data):
+        data["inputs"]["branch"] = "refs/pull/7/merge"
+    with pytest.raises(BadInput, match="not a branch"):
+        decision("workflow_dispatch", edit=other_ref)
+    def heads(data):
+        data["inputs"]["branch"] = "refs/heads/feature/x"
+    assert decision("workflow_dispatch", edit=heads).branch == "feature/x"
+
+
+def test_workflow_dispatch_teardown_by_stack_id_alone():
+    def by_stack(data):
+        data["inputs"] = {"action": "teardown", "stack": "checkout-page-1a2b3c4"}
+    d = decision("workflow_dispatch", edit=by_stack)
+    assert (d.action, d.branch, d.slug) == ("teardown", None, "checkout-page-1a2b3c4")
+    def spinup_by_stack(data):
+        data["inputs"] = {"action": "spinup", "stack": "checkout-page-1a2b3c4"}
+    with pytest.raises(BadInput, match="'branch' is missing"):
+        decision("workflow_dispatch", edit=spinup_by_stack)
+
+
+def test_converted_to_draft_follows_skip_drafts_and_keep():
+    d = decision("pull_request.converted_to_draft")
+    assert d.action == "teardown" and d.closing and "github.skip_drafts" in d.reason
+    assert decision("pull_request.converted_to_draft", GitHub(skip_drafts=False)).action == "skip"
+    def kept(data):
+        data["pull_request"]["labels"].append({"name": "staging:keep"})
+    assert decision("pull_request.converted_to_draft", edit=kept).action == "stale"
+
+
+def test_prs_sharing_a_head_branch_share_the_stack():
+    one, two = decision("pull_request.opened"), decision("pull_request.opened.release-base")
+    assert one.branch == two.branch and (one.pr, two.pr) == (7, 8)
+    assert decision("pull_request.closed.release-base").closing
 
 
 def test_workflow_dispatch_refuses_an_unknown_action():

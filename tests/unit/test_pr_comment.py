@@ -1,4 +1,4 @@
-"""The PR comment: escaping of strangers' text, the template, the 65,535 character limit."""
+"""The PR comment: escaping of strangers' text, the template, continuations past the 65,536 limit."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from provisioner.github.comment import (
     fenced,
     link,
     marker,
+    part_marker,
     render_comment,
+    render_comments,
 )
 
 HOSTILE = [
@@ -154,27 +156,71 @@ def test_hostile_title_branch_owner_and_outputs_stay_data():
     assert hrefs == ["https://github.com/acme/shop/actions/runs/42"]
 
 
-def test_long_comment_is_truncated_with_a_visible_note():
+def _parts(**kw) -> list[str]:
+    base = dict(slug="checkout-1a2b3c4", branch="feature/checkout", status="ready", pr=7,
+                record=record(), differences=diffs())
+    return render_comments(CommentInput(**{**base, **kw}))
+
+
+def test_a_long_comment_continues_in_more_comments_and_drops_no_row():
     many = diffs(3000, reason="x" * 250)
-    body = comment(differences=many)
-    assert len(body) <= MAX_COMMENT_CHARS
-    assert "**Truncated:**" in body and "of 3000 differences are not shown" in body
-    shown = body.count("| scale |")
-    assert 100 < shown < 2998
-    assert body.rstrip().endswith("</details>")
+    parts = _parts(differences=many)
+    assert len(parts) > 1 and all(len(p) <= MAX_COMMENT_CHARS for p in parts)
+    assert parts[0].startswith(marker("checkout-1a2b3c4") + "\n")
+    for n, part in enumerate(parts[1:], start=2):
+        assert part.startswith(part_marker("checkout-1a2b3c4", n) + "\n")
+        assert f"(continued, part {n})" in part
+    assert sum(p.count("| scale |") for p in parts) == 2998   # every row, once
+    rows = [line for p in parts for line in p.splitlines() if "| scale |" in line]
+    assert [r.split(" | ")[0] for r in rows] == [f"| var\\_{i}" for i in range(2998)]
+    for part in parts[:-1]:
+        assert part.rstrip().endswith("_Continued in the next comment._")
+    md = markdown()
+    for part in parts[1:]:  # each continuation renders on its own: details reopened, header repeated
+        assert "<details><summary>Differences from production (3000) (continued)</summary>" in part
+        assert "| variable | production | staging | rule | reason |" in part
+        assert part.count("<details>") == part.count("</details>")
+        assert "<table>" in md.render(part)
 
 
-def test_huge_outputs_are_truncated_too():
+def test_huge_outputs_continue_too():
     outputs = {f"out_{i:04d}": "v" * 400 for i in range(1000)}
-    body = comment(record=record(outputs=outputs), differences=diffs(50))
-    assert len(body) <= MAX_COMMENT_CHARS
-    assert "outputs are not shown" in body and "of 50 differences are not shown" in body
+    parts = _parts(record=record(outputs=outputs), differences=diffs(50))
+    assert len(parts) >= 5 and all(len(p) <= MAX_COMMENT_CHARS for p in parts)
+    joined = "\n".join(parts)
+    assert all(f"out\\_{i:04d}" in joined for i in range(1000))
+    assert "Differences from production (50)" in joined
 
 
-def test_a_small_limit_still_yields_a_valid_marked_comment():
-    body = render_comment(CommentInput(slug="a-1234567", branch="b", status="failed", error="e" * 5000),
-                          limit=1200)
-    assert len(body) <= 1200 and body.startswith(marker("a-1234567")) and "truncated" in body
+def test_a_small_limit_still_yields_valid_marked_comments():
+    parts = render_comments(CommentInput(slug="a-1234567", branch="b", status="failed", error="e" * 5000),
+                            limit=1200)
+    assert all(len(p) <= 1200 for p in parts) and parts[0].startswith(marker("a-1234567"))
+    assert "line cut" in "".join(parts)
+
+
+def test_url_outputs_copy_whole_and_the_comment_says_what_to_do_next():
+    body = comment(commit="0123456789abcdef0123", updated_at=1_790_000_000.0, keep_label="staging:keep",
+                   applied=(("module.app.aws_sqs_queue.jobs", "create"), ("aws_s3_bucket.assets", "update")),
+                   cost="estimate: $0.0100/h ($7.30/month) staging vs $1.0000/h ($730.00/month) production")
+    assert "<https://checkout-1a2b3c4.staging.acme.test>" in body and ZWSP not in body.split("Outputs")[1]
+    assert "<http://sqs.local/q>" in body
+    assert "| Deployed commit | `0123456789ab` |" in body and "2026-09-21T" in body
+    assert "Add the label **staging\\:keep**" in body
+    assert "`provisioner extend --branch BRANCH --by 24h`" in body
+    assert "`provisioner teardown --stack checkout-1a2b3c4`" in body
+    assert "<details><summary>Plan applied: 1 create, 1 update</summary>" in body
+    assert "| module\\.app\\.aws\\_sqs\\_queue\\.jobs | create |" in body
+    assert "$730\\.00/month" in body
+
+
+def test_destroyed_comment_says_what_is_gone_and_keeps_no_stale_apply():
+    gone = comment(status="destroyed", record=record(status="destroyed", outputs={}), differences=(),
+                   destroyed=31, note="The nightly cleanup tore the stack down: expired.",
+                   applied=(("aws_sqs_queue.q", "create"),), cost="estimate: $1/h")
+    assert "| Destroyed | 31 resources |" in gone and "expired" in gone
+    assert "Last apply" not in gone and "Plan applied" not in gone and "Cost" not in gone
+    assert "Push a commit" in gone and "remove and re-add" in gone
 
 
 def test_marker_refuses_a_non_slug():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import click
@@ -27,13 +28,18 @@ def _print_plan(plan: Plan, *, done: bool) -> None:
 @click.command()
 @click.option("--parallel", type=click.IntRange(1, 32), default=None,
               help="teardowns at once, each in its own process (default: cleanup.parallel)")
+@click.option("--plan-json", "plan_json", is_flag=True,
+              help="plan only: print the teardowns as a GitHub Actions matrix "
+                   "{\"include\": [{\"slug\": ...}]} (at most 256) on stdout, for a matrix job of "
+                   "`teardown --stack`")
 @dry_run_option
 @json_option
 @pass_ctx
-def cleanup(ctx: Ctx, parallel: int | None, dry_run: bool, as_json: bool) -> None:
+def cleanup(ctx: Ctx, parallel: int | None, plan_json: bool, dry_run: bool, as_json: bool) -> None:
     """The nightly job: tear down expired, idle, orphaned and closed-PR stacks; report config drift."""
     from provisioner.errors import ProvisionerError
     from provisioner.usecases import cleanup as job
+    from provisioner.usecases import notify
     from provisioner.usecases.preview import current_digest
 
     rt = ctx.runtime()
@@ -41,6 +47,12 @@ def cleanup(ctx: Ctx, parallel: int | None, dry_run: bool, as_json: bool) -> Non
                             current_digest=current_digest(rt.settings))
     for warning in plan.warnings:
         err(f"warning: {warning}")
+    if plan_json:
+        entries, warnings = notify.matrix(plan)
+        for warning in warnings:
+            err(f"warning: {warning}")
+        click.echo(json.dumps(entries, sort_keys=True))
+        return
     if not as_json:
         _print_plan(plan, done=False)
     if not dry_run and plan.teardowns:
@@ -48,6 +60,8 @@ def cleanup(ctx: Ctx, parallel: int | None, dry_run: bool, as_json: bool) -> Non
         err(f"==> tearing down {len(plan.teardowns)} stacks, {at_once} at once")
         plan = job.execute(rt, plan, parallel=at_once,
                            on_done=lambda i: err(f"    {i.result:<8} {i.slug} ({i.duration:.1f}s)"))
+        for line in notify.tell_github(rt, plan, os.environ):
+            err(f"    github   {line}")
         if not as_json:
             click.echo()
             _print_plan(plan, done=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -15,7 +16,7 @@ from provisioner.cli.options import (
     reporter,
     stack_request,
 )
-from provisioner.cli.output import counts, echo_json, until
+from provisioner.cli.output import counts, echo_json, err, until
 
 
 @click.command()
@@ -65,8 +66,14 @@ def teardown(ctx: Ctx, branch: str | None, slug: str | None, dry_run: bool, as_j
 
     if slug and branch:
         raise click.UsageError("give --branch or --stack, not both")
+    rt = ctx.runtime()
     with reporter() as progress:
-        result = run(ctx.runtime(), stack_request(branch, slug=slug), progress, dry_run=dry_run)
+        result = run(rt, stack_request(branch, slug=slug), progress, dry_run=dry_run)
+    if result.action == "destroyed":  # in GitHub Actions (token and repository): tell the stack's PRs
+        from provisioner.usecases.notify import after_teardown
+
+        for line in after_teardown(rt, result.stack.slug, os.environ):
+            err(f"==> github: {line}")
     if as_json:
         echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "action": result.action,
                    "changes": None if result.counts is None else vars(result.counts),
