@@ -78,6 +78,7 @@ def teardown_held(op: Operation) -> TeardownResult:
     if nothing_to_destroy(record, has_state):
         return TeardownResult(stack, "nothing")
     resumed(record, op.reporter)
+    op.reporter.step(f"stack {stack.slug} for branch {stack.branch!r}: teardown")
     base = record or Record(slug=stack.slug, branch=stack.branch, created_at=time.time(),
                             branch_source=stack.source)
     working = rt.registry.put(replace(base, status="destroying", error=""), expected=record)
