@@ -17,6 +17,7 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 3
 EXIT_LOCKED = 4
+EXIT_NOT_FOUND = 5
 
 
 class ProvisionerError(Exception):
@@ -79,6 +80,19 @@ class LockTimeout(ProvisionerError):
     """Someone else holds the stack and did not let go in time."""
 
     exit_code = EXIT_LOCKED
+
+
+class NoSuchStack(ProvisionerError):
+    """The branch (or stack id) names no live stack: not a failure of Terraform or AWS."""
+
+    exit_code = EXIT_NOT_FOUND
+
+    def __init__(self, branch: str, slug: str, suggestions: list[str], hint: str = "") -> None:
+        super().__init__(f"no live stack for branch {branch!r} ({slug}){hint}", branch=branch, slug=slug,
+                         suggestions=suggestions)
+        self.branch = branch
+        self.slug = slug
+        self.suggestions = suggestions
 
 
 class AwsError(ProvisionerError):

@@ -17,22 +17,11 @@ import click
 
 from provisioner.cli.commands import COMMANDS
 from provisioner.cli.context import Ctx
+from provisioner.cli.helpformat import WholeHelpGroup
 from provisioner.cli.output import err
 from provisioner.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, ProvisionerError
 
 GLOBAL_FLAGS = ("--debug", "--quiet", "-q", "--no-color")
-
-
-class Group(click.Group):
-    """A group whose command list shows each command's whole first sentence (click cuts it at the
-    terminal width with "...")."""
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, cmd.get_short_help_str(limit=200)) for name, cmd in
-                ((n, self.get_command(ctx, n)) for n in self.list_commands(ctx)) if cmd and not cmd.hidden]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
 
 
 def _version() -> str:
@@ -44,7 +33,8 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.group(cls=WholeHelpGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(_version(), "--version", prog_name="provisioner",
                       message="%(prog)s %(version)s", help="print the version and exit")
 @click.option("--config", "-c", envvar="PROVISIONER_CONFIG", default=None,

@@ -46,6 +46,11 @@ class ChangeCounts:
     import_: int = 0
     operation: str = ""
 
+    def to_json(self) -> dict[str, Any]:
+        """Terraform's own key names (``import``, not the attribute's ``import_``)."""
+        return {"add": self.add, "change": self.change, "remove": self.remove, "import": self.import_,
+                "operation": self.operation}
+
 
 @dataclass(frozen=True)
 class RunResult:

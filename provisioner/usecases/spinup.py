@@ -100,10 +100,12 @@ def _working_record(op: Operation, req: StackRequest, owner: str, record: Record
     base = Record(slug=stack.slug, branch=stack.branch, created_at=now) if fresh or record is None else record
     pr = req.pr if req.pr is not None else base.pr
     fixed = expiry.fixed_expiry(base.created_at, now, req.ttl_seconds, expiry_policy(rt.settings),
-                                current=None if fresh else base.fixed_expires_at)
+                                current=None if fresh else base.fixed_expiry)
+    # an extend may have set the idle clock into the future: a plain spinup never moves it back
+    active_at = now if fresh or base.active_at is None else max(now, base.active_at)
     return rt.registry.put(with_expiry(rt.settings, replace(
         base, pr=pr, owner=owner, branch_source=stack.source, status="creating", error="",
-        keep=False if fresh else base.keep), fixed=fixed, active_at=now), expected=record)
+        keep=False if fresh else base.keep), fixed=fixed, active_at=active_at), expected=record)
 
 
 def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered) -> SpinupResult:
