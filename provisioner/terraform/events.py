@@ -97,12 +97,22 @@ def _resource_event(body: Mapping[str, Any], phase: str, obj: Mapping[str, Any])
     )
 
 
+def _variable(diag: Mapping[str, Any]) -> str:
+    """The input variable a diagnostic points at (its snippet's ``var.NAME`` traversal), or ''."""
+    for value in (diag.get("snippet") or {}).get("values") or []:
+        traversal = str(value.get("traversal", ""))
+        if traversal.startswith("var."):
+            return traversal[4:].split(".")[0].split("[")[0]
+    return ""
+
+
 def _diagnostic(diag: Mapping[str, Any]) -> Diagnostic:
     return Diagnostic(
         severity=str(diag.get("severity", "error")),
         summary=str(diag.get("summary", "")),
         detail=str(diag.get("detail") or ""),
         address=str(diag.get("address") or ""),
+        variable=_variable(diag),
     )
 
 

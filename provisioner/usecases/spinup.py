@@ -40,6 +40,7 @@ from provisioner.usecases.stacks import (
     with_expiry,
 )
 from provisioner.usecases.teardown import teardown_held
+from provisioner.usecases.tferrors import explain
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,10 @@ def _plan_only(rt: Runtime, stack: StackId, req: StackRequest, owner: str, rende
     engine = rt.terraform()
     init(rt, ws, engine, reporter)
     reporter.step("terraform plan (dry run: nothing is applied)")
-    plan = engine.plan(str(ws.module_dir), on_event=reporter.event)
+    try:
+        plan = engine.plan(str(ws.module_dir), on_event=reporter.event)
+    except ProvisionerError as exc:
+        raise explain(rt.settings, rendered, exc) from None
     return SpinupResult(stack, record, plan.counts, True, rendered.differences, rendered.tfvars)
 
 
@@ -130,7 +134,7 @@ def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered) -> 
         # the apply's own outputs message (sensitive values masked); `output` only if it had none
         outputs = result.outputs or op.engine.output(wd, mask_sensitive=True)
     except ProvisionerError as exc:
-        raise failed(rt, working, exc) from None
+        raise failed(rt, working, explain(rt.settings, rendered, exc)) from None
     done = rt.registry.put(replace(
         working, status="ready", outputs=outputs, digest=rendered.digest, last_applied_at=time.time(),
         changes=counts_dict(result.counts)), expected=working)
