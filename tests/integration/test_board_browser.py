@@ -95,7 +95,7 @@ def _start_board(cfg: Path, *args: str) -> tuple[subprocess.Popen, str]:
         if m:
             url = m.group(1)
             assert m.group(2) != "0"
-            if poll(lambda: _up(url) or proc.poll() is not None, timeout=30) and _up(url):
+            if poll(lambda: _up(url) or proc.poll() is not None, timeout=30) and _up(url):  # noqa: B023
                 return proc, url
             break
     proc.kill()
