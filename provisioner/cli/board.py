@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from provisioner.support.localpaths import without_local_paths
+
 
 def pr_url(pr: int | None, env: Mapping[str, str]) -> str | None:
     repo = env.get("GITHUB_REPOSITORY")
@@ -29,7 +31,7 @@ def _safe_url(value: Any) -> str | None:
 
 def _last_action(rec: Any) -> str:
     if rec.status in ("failed", "creating", "destroying"):
-        return str(rec.status) + (f": {rec.error[:200]}" if rec.error else "")
+        return str(rec.status) + (f": {without_local_paths(rec.error)[:200]}" if rec.error else "")
     changes = rec.changes or {}
     counts = f" (+{changes.get('add', 0)} ~{changes.get('change', 0)} -{changes.get('remove', 0)})" \
         if changes else ""

@@ -21,6 +21,7 @@ from typing import Any
 from provisioner.domain.difference import Difference
 from provisioner.domain.record import Record
 from provisioner.domain.tags import iso
+from provisioner.support.localpaths import without_local_paths
 from provisioner.support.templating import render_template
 
 MAX_COMMENT_CHARS = 65_535
@@ -166,7 +167,7 @@ def _differences(inp: CommentInput) -> list[dict[str, str]]:
 
 def _render(inp: CommentInput, outputs: list, diffs: list, shown: tuple[int, int]) -> str:
     hidden_o, hidden_d = len(outputs) - shown[0], len(diffs) - shown[1]
-    error = fenced(clip(inp.error, MAX_ERROR_CHARS)) if inp.error else ""
+    error = fenced(clip(without_local_paths(inp.error), MAX_ERROR_CHARS)) if inp.error else ""
     return render_template(
         TEMPLATE, marker=marker(inp.slug), slug=inp.slug, summary=_summary(inp), error=error,
         outputs=outputs[: shown[0]], outputs_total=len(outputs), outputs_hidden=hidden_o,

@@ -68,3 +68,17 @@ def test_validation_failure_from_an_override_names_the_file_and_rule(settings):
 def test_other_errors_pass_through(settings):
     exc = _error("apply_aws_error", "apply")
     assert explain(settings, Rendered({}, (), ""), exc) is exc
+
+
+def test_board_and_pr_comment_carry_no_local_paths():
+    from provisioner.cli.board import row
+    from provisioner.domain.record import Record
+    from provisioner.github.comment import CommentInput, render_comment
+    from provisioner.support.localpaths import without_local_paths
+
+    error = "/home/ci/work/app/staging.overrides.toml: app_count: not a number; see https://x.test/a/b"
+    assert without_local_paths(error) == "staging.overrides.toml: app_count: not a number; see https://x.test/a/b"
+    rec = Record(slug="web-1a2b3c4", branch="web", status="failed", error=error, created_at=1.0)
+    assert "/home/ci" not in row(rec, 2.0, {})["last_action"]
+    body = render_comment(CommentInput(slug=rec.slug, branch=rec.branch, status="failed", error=error))
+    assert "staging.overrides.toml: app_count" in body and "/home/ci" not in body
