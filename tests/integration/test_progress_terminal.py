@@ -106,6 +106,12 @@ def test_120x40_spinup_shows_header_bar_rows_then_a_clean_summary(many, moto_url
     assert f"stack {slug} is ready: 33 to add" in screen
     assert all(len(line) <= 120 for line in run.screen)
 
+    down = _cli(many, "teardown", "--branch", "term/ok", columns=120, lines=40)   # the same header
+    assert down.returncode == 0, _show(down)
+    assert f"teardown {slug}  phase: destroy done" in down.text and "33/33" in down.text, _show(down)
+    assert any(f"teardown {slug}  phase: destroy" in line and "done" not in line
+               for f in down.frames for line in f), "no live frame during destroy"
+
 
 def test_80x24_failure_keeps_every_failed_row_the_counts_and_the_next_step(many, moto_url):
     slug = stack_id("term/fail").slug
