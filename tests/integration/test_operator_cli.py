@@ -89,7 +89,8 @@ def test_mistyped_branch_names_the_nearest_live_one(project):
 
     out = run_cli(project, "teardown", "--branch", "featur/login")
     assert out.returncode == 0
-    assert "nothing to tear down: branch 'featur/login'" in out.stdout and "matched no live stack" in out.stdout
+    assert "nothing to tear down: branch 'featur/login'" in out.stdout
+    assert "matched no live stack" in out.stdout
     assert "did you mean 'feature/login'?" in out.stdout
     doc = json.loads(run_cli(project, "teardown", "--branch", "featur/login", "--json").stdout)
     assert doc["action"] == "nothing" and doc["suggestions"] == ["feature/login"]
