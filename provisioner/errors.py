@@ -8,6 +8,7 @@ exit code in exactly one place (``cli.main``). The core never calls
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 3
 EXIT_LOCKED = 4
+EXIT_NOT_FOUND = 5
 
 
 class ProvisionerError(Exception):
@@ -81,6 +83,23 @@ class LockTimeout(ProvisionerError):
     exit_code = EXIT_LOCKED
 
 
+class NoSuchStack(ProvisionerError):
+    """The branch (or stack id) names no live stack: not a failure of Terraform or AWS."""
+
+    exit_code = EXIT_NOT_FOUND
+
+    def __init__(self, branch: str, slug: str, suggestions: list[str], hint: str = "") -> None:
+        super().__init__(f"no live stack for branch {branch!r} ({slug}){hint}", branch=branch, slug=slug,
+                         suggestions=suggestions)
+        self.branch = branch
+        self.slug = slug
+        self.suggestions = suggestions
+
+
+class VariableRejected(BadInput):
+    """The module's own validation rule refused a staging variable: names where the value came from."""
+
+
 class AwsError(ProvisionerError):
     """A boto3 call failed in a way we do not handle."""
 
@@ -97,12 +116,46 @@ class Diagnostic:
     summary: str
     detail: str = ""
     address: str = ""
+    variable: str = ""   # the input variable a diagnostic is about ("var.x" in its snippet), if any
 
     def __str__(self) -> str:
+        code = aws_error_code(self.summary) if self.address else None
+        if code is not None:   # one line: the resource, the AWS error code, what AWS said
+            return f"{self.severity}: {self.address}: {aws_line(self.summary, code)}" + (
+                f"\n  {self.detail}" if self.detail else "")
         head = f"{self.severity}: {self.summary}"
         if self.address:
             head += f" ({self.address})"
         return f"{head}\n  {self.detail}" if self.detail else head
+
+
+_AWS_CODE = re.compile(r": ([A-Z][A-Za-z0-9]+(?:\.[A-Za-z0-9]+)?): ")
+_AWS_STATUS = re.compile(r"\s*status code: (\d+), request id: \S*")
+
+
+def aws_error_code(summary: str) -> str | None:
+    """The AWS error code in a provider's message ("Error creating X: EntityAlreadyExists: ...")."""
+    m = _AWS_CODE.search(summary)
+    return m.group(1) if m else None
+
+
+def aws_line(summary: str, code: str) -> str:
+    """``EntityAlreadyExists: Role with name x already exists. (creating IAM Role x; HTTP 409)``."""
+    status = _AWS_STATUS.search(summary)
+    text = _AWS_STATUS.sub("", summary).strip()
+    action, _, said = text.partition(f": {code}: ")
+    action = action.removeprefix("Error ").strip()
+    notes = "; ".join(n for n in (action[:1].lower() + action[1:] if action else "",
+                                  f"HTTP {status.group(1)}" if status else "") if n)
+    return f"{code}: {' '.join(said.split())}" + (f" ({notes})" if notes else "")
+
+
+def _where(workdir: str) -> str:
+    """Not the local path (it lands in the board and the PR comment): the stack it belongs to."""
+    parts = workdir.replace("\\", "/").split("/")
+    if "stacks" in parts and parts.index("stacks") + 1 < len(parts):
+        return f" for stack {parts[parts.index('stacks') + 1]}"
+    return ""
 
 
 class TerraformError(ProvisionerError):
@@ -111,7 +164,7 @@ class TerraformError(ProvisionerError):
     def __init__(self, command: str, workdir: str, diagnostics: list[Diagnostic],
                  output: str = "", retcode: int | None = None) -> None:
         errors = [d for d in diagnostics if d.severity == "error"] or diagnostics
-        lines = [f"terraform {command} failed in {workdir} (exit {retcode})"]
+        lines = [f"terraform {command} failed{_where(workdir)} (exit {retcode})"]
         lines += [str(d) for d in errors]
         if not errors and output:
             lines.append(output.strip()[-2000:])

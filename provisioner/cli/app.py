@@ -3,38 +3,77 @@
 Errors are caught in exactly one place (``main``) and mapped to exit codes; a traceback is shown
 only with ``--debug``. Heavy imports (boto3, Terraform) happen inside commands, so ``--help``
 stays fast. Commands are added from ``cli.commands.COMMANDS``.
+
+``--debug``, ``--quiet`` and ``--no-color`` are the group's flags but are accepted anywhere on the
+command line (``provisioner status -b x --debug``): ``main`` moves them in front of the command.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from provisioner.cli.commands import COMMANDS
 from provisioner.cli.context import Ctx
+from provisioner.cli.helpformat import WholeHelpGroup
 from provisioner.cli.output import err
 from provisioner.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, ProvisionerError
 
+GLOBAL_FLAGS = ("--debug", "--quiet", "-q", "--no-color")
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("staging-provisioner")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+@click.group(cls=WholeHelpGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(_version(), "--version", prog_name="provisioner",
+                      message="%(prog)s %(version)s", help="print the version and exit")
 @click.option("--config", "-c", envvar="PROVISIONER_CONFIG", default=None,
               help="config file (env PROVISIONER_CONFIG; default: staging.toml here or above)")
-@click.option("--debug", is_flag=True, help="show tracebacks")
+@click.option("--debug", is_flag=True, help="show tracebacks (anywhere on the command line)")
+@click.option("--quiet", "-q", is_flag=True, help="no progress and no notes on stderr; results and errors "
+              "only (anywhere on the command line)")
+@click.option("--no-color", is_flag=True,
+              help="no colours (also: NO_COLOR set; anywhere on the command line)")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, debug: bool) -> None:
-    """Ephemeral per-branch staging stacks rendered from the production baseline."""
-    ctx.obj = Ctx(config, debug)
+def cli(ctx: click.Context, config: str | None, debug: bool, quiet: bool, no_color: bool) -> None:
+    """Ephemeral per-branch staging stacks rendered from the production baseline.
+
+    Exit codes: 0 success; 1 failure (Terraform, AWS, the emulator); 2 bad input (arguments,
+    config, baseline, overrides, a port in use); 3 refused by a guard (production, quota);
+    4 the stack is busy; 5 no such stack (status, extend, keep); 130 interrupted.
+    """
+    ctx.obj = Ctx(config, debug, quiet=quiet)
 
 
 for command in COMMANDS:
     cli.add_command(command)
 
 
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """The global flags moved in front of the command, wherever they were (up to a ``--``)."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a in GLOBAL_FLAGS]
+    rest = [a for a in argv[:end] if a not in GLOBAL_FLAGS]
+    return flags + rest + argv[end:]
+
+
 def main(argv: list[str] | None = None) -> None:
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = hoist_global_flags(list(argv if argv is not None else sys.argv[1:]))
+    debug = "--debug" in args
+    if "--no-color" in args:
+        os.environ["NO_COLOR"] = "1"   # rich and click both honour it
     try:
-        rv = cli.main(args=argv, prog_name="provisioner", standalone_mode=False)
+        rv = cli.main(args=args, prog_name="provisioner", standalone_mode=False)
     except click.exceptions.Abort:
         err("aborted")
         sys.exit(EXIT_FAILURE)

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from provisioner.support.localpaths import without_local_paths
+
 
 def pr_url(pr: int | None, env: Mapping[str, str]) -> str | None:
     repo = env.get("GITHUB_REPOSITORY")
@@ -29,11 +31,20 @@ def _safe_url(value: Any) -> str | None:
 
 def _last_action(rec: Any) -> str:
     if rec.status in ("failed", "creating", "destroying"):
-        return str(rec.status) + (f": {rec.error[:200]}" if rec.error else "")
+        return str(rec.status) + (f": {without_local_paths(rec.error)[:200]}" if rec.error else "")
     changes = rec.changes or {}
     counts = f" (+{changes.get('add', 0)} ~{changes.get('change', 0)} -{changes.get('remove', 0)})" \
         if changes else ""
     return f"applied{counts}" if rec.last_applied_at else rec.status
+
+
+def health_of(rec: Any) -> str:
+    """The record's ``health`` field when it has one (a word, or a mapping with a ``status``), else
+    "unchecked"."""
+    health = getattr(rec, "health", None)
+    if isinstance(health, Mapping):
+        health = health.get("status")
+    return str(health) if health else "unchecked"
 
 
 def row(rec: Any, now: float, env: Mapping[str, str], extra: Mapping[str, Any] | None = None) -> dict:
@@ -45,6 +56,7 @@ def row(rec: Any, now: float, env: Mapping[str, str], extra: Mapping[str, Any] |
         "expires_at": rec.expires_at, "keep": rec.keep,
         "url": _safe_url(rec.outputs.get("environment_url")),
         "last_action": _last_action(rec), "last_applied_at": rec.last_applied_at,
+        "health": health_of(rec),
         **(extra or {}),
     }
 
@@ -70,26 +82,85 @@ def duration(seconds: int | None) -> str:
     return f"{seconds // 86400}d{(seconds % 86400) // 3600}h"
 
 
-def render_page(rows: list[dict], *, generated_at: float | None = None) -> str:
+def script() -> str:
+    """The page's script: refresh from api/environments, sort, filter (templates/board.js.j2)."""
+    from provisioner.support.templating import render_template
+
+    return render_template("board.js.j2")
+
+
+def render_page(rows: list[dict], *, generated_at: float | None = None, standalone: bool = False) -> str:
+    """The page; ``standalone`` (``--export``) carries its script inline instead of loading board.js."""
     from provisioner.support.templating import render_html
 
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(generated_at or time.time()))
-    return render_html("board.html.j2", environments=rows, generated_at=stamp, duration=duration)
+    return render_html("board.html.j2", environments=rows, generated_at=stamp, duration=duration,
+                       script=script() if standalone else "")
+
+
+def render_error(reason: str) -> str:
+    from provisioner.support.templating import render_html
+
+    return render_html("board_error.html.j2", reason=reason,
+                       generated_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+
+
+def listen(host: str, port: int) -> Any:
+    """A listening socket for the board; port 0 picks a free one. A port in use is bad input (exit 2)
+    naming the address and what to do."""
+    import errno
+    import socket
+
+    from provisioner.errors import BadInput
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise BadInput(f"board: port {port} on {host} is already in use (another board, or another "
+                           "program); choose another with --port, or --port 0 for a free one",
+                           host=host, port=port) from None
+        raise BadInput(f"board: cannot listen on {host}:{port}: {exc.strerror or exc}", host=host,
+                       port=port) from None
+    sock.listen(128)
+    return sock
+
+
+CSP = "default-src 'self'; style-src 'unsafe-inline'"
 
 
 def app(load_rows: Callable[[], list[dict]]) -> Any:
     """A Starlette app: ``/`` (the page) and ``/api/environments`` (JSON), both read on each request."""
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
-    from starlette.responses import HTMLResponse, JSONResponse
+    from starlette.responses import HTMLResponse, JSONResponse, Response
     from starlette.routing import Route
 
+    from provisioner.errors import ProvisionerError
+
+    async def rows_or_reason() -> tuple[list[dict] | None, str]:
+        try:
+            return await run_in_threadpool(load_rows), ""
+        except ProvisionerError as exc:   # the registry (or the emulator behind it) is unreachable
+            return None, str(exc)
+
     async def page(request: Any) -> HTMLResponse:
-        rows = await run_in_threadpool(load_rows)
-        return HTMLResponse(render_page(rows), headers={"Content-Security-Policy": "default-src 'self'; "
-                                                        "style-src 'unsafe-inline'"})
+        rows, reason = await rows_or_reason()
+        if rows is None:
+            return HTMLResponse(render_error(reason), status_code=503,
+                                headers={"Content-Security-Policy": CSP})
+        return HTMLResponse(render_page(rows), headers={"Content-Security-Policy": CSP})
 
     async def api(request: Any) -> JSONResponse:
-        return JSONResponse({"environments": await run_in_threadpool(load_rows)})
+        rows, reason = await rows_or_reason()
+        if rows is None:
+            return JSONResponse({"error": reason, "environments": None}, status_code=503)
+        return JSONResponse({"environments": rows})
 
-    return Starlette(routes=[Route("/", page), Route("/api/environments", api)])
+    async def js(request: Any) -> Response:
+        return Response(script(), media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+    return Starlette(routes=[Route("/", page), Route("/api/environments", api), Route("/board.js", js)])

@@ -13,9 +13,10 @@ if TYPE_CHECKING:
 
 
 class Ctx:
-    def __init__(self, config: str | None, debug: bool) -> None:
+    def __init__(self, config: str | None, debug: bool, *, quiet: bool = False) -> None:
         self.config_path = config
         self.debug = debug
+        self.quiet = quiet
         self._settings: Settings | None = None
 
     @property
@@ -31,7 +32,7 @@ class Ctx:
         from provisioner.usecases.runtime import open_runtime
 
         rt = open_runtime(self.settings, start_emulator=start_emulator, read_only=read_only)
-        for note in rt.notes:
+        for note in () if self.quiet else rt.notes:
             err(f"==> {note}")
         return rt
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from provisioner.cli.progress import PlainReporter
+    from provisioner.cli.progress import ProgressReporter
     from provisioner.usecases.stacks import StackRequest
 
 BRANCH_ENV = "PROVISIONER_BRANCH"
@@ -61,8 +61,11 @@ def stack_request(branch: str | None, pr: int | None = None, owner: str | None =
     return StackRequest(branch=branch, pr=pr, owner=owner, ttl_seconds=ttl_seconds, source=source, slug=slug)
 
 
-def reporter() -> PlainReporter:
-    """Progress on stderr (live view, GitHub Actions groups or plain lines); results go to stdout."""
+def reporter() -> ProgressReporter:
+    """Progress on stderr (live view, GitHub Actions groups or plain lines; nothing with --quiet);
+    results go to stdout."""
     from provisioner.cli.progress import make_reporter
 
-    return make_reporter()
+    ctx = click.get_current_context(silent=True)
+    quiet = bool(ctx is not None and getattr(ctx.find_root().obj, "quiet", False))
+    return make_reporter(quiet=quiet)

@@ -3,7 +3,8 @@
 - ``PlainReporter``: one line per resource start and end (logs, pipes, non-terminals).
 - ``GithubActionsReporter``: plain lines inside ``::group::``/``::endgroup::`` per Terraform
   step, and ``::error::`` annotations for failed resources and for the error that ends the run.
-- ``RichReporter``: a live table (pending, creating, done, failed, elapsed) on a terminal.
+- ``RichReporter`` (``cli.liveview``): a live view (header, bar, estimate, rows) on a terminal.
+- ``QuietReporter``: nothing (``--quiet``).
 
 ``make_reporter`` picks one from the environment. Every reporter is a context manager: leaving
 it closes an open group or live view. Reporters write to the stream they are given, never print.
@@ -15,7 +16,21 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
+
+from provisioner.terraform.events import ResourceEvent
+
+
+class ProgressReporter(Protocol):
+    """What a command gets from ``make_reporter``: the use cases' Reporter, as a context manager."""
+
+    def step(self, message: str) -> None: ...
+
+    def event(self, ev: ResourceEvent) -> None: ...
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None: ...
 
 VERBS = {"create": "creating", "update": "updating", "delete": "destroying", "replace": "replacing",
          "read": "reading"}
@@ -103,80 +118,28 @@ class GithubActionsReporter(PlainReporter):
             self._write(f"::error title=provisioner::{gha_escape(str(exc))}")
 
 
-class RichReporter(PlainReporter):
-    """A live table of resources: pending, creating/destroying, done, failed, with elapsed time."""
+class QuietReporter(PlainReporter):
+    """``--quiet``: no progress at all (errors still reach stderr through the CLI's one handler)."""
 
-    def __init__(self, stream: TextIO | None = None, clock: Any = time.monotonic) -> None:
-        super().__init__(stream, clock)
-        from rich.console import Console
-
-        self.console = Console(file=self.stream)
-        self._rows: dict[str, dict[str, Any]] = {}
-        self._live: Any = None
-
-    def step(self, message: str) -> None:
-        self._stop_live()
-        self.console.print(f"[bold]==>[/bold] {message}", highlight=False, markup=True)
-
-    def event(self, ev: Any) -> None:
-        row = self._rows.setdefault(ev.address, {"action": ev.action, "state": "pending",
-                                                 "start": None, "took": None})
-        if ev.phase == "planned":
-            row["action"] = ev.action
-        elif ev.phase == "start":
-            row.update(action=ev.action, state=_verb(ev.action), start=self._clock())
-        elif ev.phase in ("complete", "errored"):
-            start = row["start"] if row["start"] is not None else self._clock()
-            row.update(state="done" if ev.phase == "complete" else "failed",
-                       took=float(ev.elapsed) if ev.elapsed is not None else self._clock() - start)
-        else:
-            return
-        self._refresh()
-
-    def table(self) -> Any:
-        from rich.table import Table
-
-        styles = {"pending": "dim", "done": "green", "failed": "bold red"}
-        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-        for column in ("status", "resource", "elapsed"):
-            table.add_column(column)
-        now = self._clock()
-        for address, row in self._rows.items():
-            took = row["took"] if row["took"] is not None else (
-                now - row["start"] if row["start"] is not None else None)
-            table.add_row(row["state"], address, "" if took is None else f"{took:.1f}s",
-                          style=styles.get(row["state"], "yellow"))
-        return table
-
-    def _refresh(self) -> None:
-        if self._live is None:
-            from rich.live import Live
-
-            self._live = Live(self.table(), console=self.console, refresh_per_second=4,
-                              get_renderable=self.table)
-            self._live.start()
-        else:
-            self._live.update(self.table())
-
-    def _stop_live(self) -> None:
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
-            self._rows = {}
-
-    def close(self, exc: BaseException | None = None) -> None:
-        self._stop_live()
+    def _write(self, line: str) -> None:
+        pass
 
 
-def make_reporter(stream: TextIO | None = None, env: Mapping[str, str] | None = None) -> PlainReporter:
-    """GitHub Actions when GITHUB_ACTIONS=true; a live view on a terminal; plain lines otherwise."""
+def make_reporter(stream: TextIO | None = None, env: Mapping[str, str] | None = None, *,
+                  quiet: bool = False) -> ProgressReporter:
+    """Nothing with --quiet; GitHub Actions when GITHUB_ACTIONS=true; a live view on a terminal;
+    plain lines otherwise."""
     stream = stream if stream is not None else sys.stderr
     env = env if env is not None else os.environ
+    if quiet:
+        return QuietReporter(stream)
     if env.get("GITHUB_ACTIONS") == "true":
         return GithubActionsReporter(stream)
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty() and env.get("TERM") != "dumb":
         try:
+            from provisioner.cli.liveview import RichReporter
+
             return RichReporter(stream)
         except ImportError:
             pass

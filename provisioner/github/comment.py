@@ -21,6 +21,7 @@ from typing import Any
 from provisioner.domain.difference import Difference
 from provisioner.domain.record import Record
 from provisioner.domain.tags import iso
+from provisioner.support.localpaths import without_local_paths
 from provisioner.support.templating import render_template
 
 MAX_COMMENT_CHARS = 65_536   # GitHub refuses longer comment bodies
@@ -231,7 +232,7 @@ def _differences(inp: CommentInput) -> list[dict[str, str]]:
 
 
 def _full(inp: CommentInput) -> str:
-    error = fenced(clip(inp.error, MAX_ERROR_CHARS)) if inp.error else ""
+    error = fenced(clip(without_local_paths(inp.error), MAX_ERROR_CHARS)) if inp.error else ""
     applied = _applied(inp)
     counts: dict[str, int] = {}
     for _, action in inp.applied:

@@ -46,6 +46,11 @@ class ChangeCounts:
     import_: int = 0
     operation: str = ""
 
+    def to_json(self) -> dict[str, Any]:
+        """Terraform's own key names (``import``, not the attribute's ``import_``)."""
+        return {"add": self.add, "change": self.change, "remove": self.remove, "import": self.import_,
+                "operation": self.operation}
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -92,12 +97,22 @@ def _resource_event(body: Mapping[str, Any], phase: str, obj: Mapping[str, Any])
     )
 
 
+def _variable(diag: Mapping[str, Any]) -> str:
+    """The input variable a diagnostic points at (its snippet's ``var.NAME`` traversal), or ''."""
+    for value in (diag.get("snippet") or {}).get("values") or []:
+        traversal = str(value.get("traversal", ""))
+        if traversal.startswith("var."):
+            return traversal[4:].split(".")[0].split("[")[0]
+    return ""
+
+
 def _diagnostic(diag: Mapping[str, Any]) -> Diagnostic:
     return Diagnostic(
         severity=str(diag.get("severity", "error")),
         summary=str(diag.get("summary", "")),
         detail=str(diag.get("detail") or ""),
         address=str(diag.get("address") or ""),
+        variable=_variable(diag),
     )
 
 

@@ -41,6 +41,7 @@ from provisioner.usecases.stacks import (
     with_expiry,
 )
 from provisioner.usecases.teardown import teardown_held
+from provisioner.usecases.tferrors import explain
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,10 @@ def _plan_only(rt: Runtime, stack: StackId, req: StackRequest, owner: str, rende
     engine = rt.terraform()
     init(rt, ws, engine, reporter)
     reporter.step("terraform plan (dry run: nothing is applied)")
-    plan = engine.plan(str(ws.module_dir), on_event=reporter.event)
+    try:
+        plan = engine.plan(str(ws.module_dir), on_event=reporter.event)
+    except ProvisionerError as exc:
+        raise explain(rt.settings, rendered, exc) from None
     return SpinupResult(stack, record, plan.counts, True, rendered.differences, rendered.tfvars)
 
 
@@ -104,10 +108,12 @@ def _working_record(op: Operation, req: StackRequest, owner: str, record: Record
     # a stack shared by PRs keeps the PR it was made for (its tags would change on every run otherwise)
     pr = base.pr if not fresh and base.pr in prs else (req.pr if req.pr is not None else base.pr)
     fixed = expiry.fixed_expiry(base.created_at, now, req.ttl_seconds, expiry_policy(rt.settings),
-                                current=None if fresh else base.fixed_expires_at)
+                                current=None if fresh else base.fixed_expiry)
+    # an extend may have set the idle clock into the future: a plain spinup never moves it back
+    active_at = now if fresh or base.active_at is None else max(now, base.active_at)
     return rt.registry.put(with_expiry(rt.settings, replace(
         base, pr=pr, owner=owner, branch_source=stack.source, status="creating", error="",
-        keep=False if fresh else base.keep, open_prs=prs), fixed=fixed, active_at=now), expected=record)
+        keep=False if fresh else base.keep, open_prs=prs), fixed=fixed, active_at=active_at), expected=record)
 
 
 def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered) -> SpinupResult:
@@ -132,7 +138,7 @@ def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered) -> 
         # the apply's own outputs message (sensitive values masked); `output` only if it had none
         outputs = result.outputs or op.engine.output(wd, mask_sensitive=True)
     except ProvisionerError as exc:
-        raise failed(rt, working, exc) from None
+        raise failed(rt, working, explain(rt.settings, rendered, exc)) from None
     done = rt.registry.put(replace(
         working, status="ready", outputs=outputs, digest=rendered.digest, last_applied_at=time.time(),
         changes=counts_dict(result.counts)), expected=working)

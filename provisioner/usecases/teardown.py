@@ -19,6 +19,7 @@ from provisioner.sweep import plan as sweep
 from provisioner.sweep.account import find_tagged
 from provisioner.terraform import workspace
 from provisioner.terraform.events import ChangeCounts
+from provisioner.usecases.lookup import suggestions
 from provisioner.usecases.operation import Operation, failed, operation, resumed, unlocked
 from provisioner.usecases.preview import render_stack
 from provisioner.usecases.reporter import Reporter
@@ -40,6 +41,7 @@ class TeardownResult:
     action: str          # "destroyed" | "nothing" | "dry-run"
     counts: ChangeCounts | None = None
     state_objects_deleted: int = 0
+    suggestions: tuple[str, ...] = ()   # "nothing": the live branches nearest to the one asked for
 
 
 def teardown(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool = False) -> TeardownResult:
@@ -50,8 +52,7 @@ def teardown(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: boo
     check_owner_of_slug(record, stack)
     has_state = backend.state_exists(rt.aws, loc)
     if nothing_to_destroy(record, has_state):
-        reporter.step(f"nothing to tear down for branch {stack.branch!r} ({stack.slug})")
-        return TeardownResult(stack, "nothing")
+        return TeardownResult(stack, "nothing", suggestions=tuple(suggestions(rt, stack)))
     if dry_run:
         reporter.step(f"would destroy stack {stack.slug} (record: {record.status if record else 'none'}, "
                       f"state: {'yes' if has_state else 'no'})")
@@ -78,6 +79,7 @@ def teardown_held(op: Operation) -> TeardownResult:
     if nothing_to_destroy(record, has_state):
         return TeardownResult(stack, "nothing")
     resumed(record, op.reporter)
+    op.reporter.step(f"stack {stack.slug} for branch {stack.branch!r}: teardown")
     base = record or Record(slug=stack.slug, branch=stack.branch, created_at=time.time(),
                             branch_source=stack.source)
     working = rt.registry.put(replace(base, status="destroying", error=""), expected=record)
@@ -87,7 +89,9 @@ def teardown_held(op: Operation) -> TeardownResult:
     except ProvisionerError as exc:
         raise failed(rt, working, exc) from None
     deleted = backend.delete_state(rt.aws, loc)
-    rt.registry.put(replace(working, status="destroyed", outputs={}, error=""), expected=working)
+    # a destroyed stack has no expiry: none is shown or stored
+    rt.registry.put(replace(working, status="destroyed", outputs={}, error="", expires_at=None),
+                    expected=working)
     workspace.remove(rt.settings, stack.slug)
     return TeardownResult(stack, "destroyed", counts, deleted)
 

@@ -9,6 +9,7 @@ from provisioner.cli.app import cli
 # Commands without --json, and why:
 NO_JSON = {
     "mirror build",   # an install step (make install); prints the mirror path on stderr, no data
+    "completion",     # prints a shell script to source, not data
 }
 
 

@@ -42,3 +42,29 @@ def test_extend_moves_both_clocks_and_is_capped():
     assert fixed == 168 * H
     fixed, active = expiry.extended(0, 5 * H, 10 * H, 2 * H, P)         # already past: from now
     assert fixed == 12 * H and active == 10 * H
+
+
+def _says(fixed, idle_from, now, keep=False, live=True):
+    return expiry.describe(expiry.clocks(fixed, idle_from, 0, keep, live, P), now)
+
+
+def test_which_clock_applies_reads_right():
+    assert _says(48 * H, 0, 60) == "in 23h59m (idle; 47h59m at most)"
+    assert _says(30 * H, 20 * H, 20 * H) == "in 10h00m (fixed: the end of its ttl)"
+    assert _says(48 * H, 0, 25 * H) == "expired (idle)"
+    assert _says(10 * H, 0, 11 * H) == "expired (fixed)"
+    assert _says(168 * H, 0, 60, keep=True) == "never (kept)"
+    assert _says(48 * H, 0, 60, live=False) == "-"          # destroyed: no expiry at all
+    assert expiry.span(150 * H) == "6d06h"
+
+
+def test_a_plain_spinup_after_extend_keeps_the_extended_idle_clock():
+    fixed, active = expiry.extended(0, 48 * H, 1 * H, 100 * H, P)   # extend --by 100h at 1h
+    assert (fixed, active) == (148 * H, 124 * H)
+    # spinup at 2h: the working record keeps max(now, active) as the idle start
+    assert expiry.effective(expiry.fixed_expiry(0, 2 * H, None, P, current=fixed), max(2 * H, active),
+                            0, False, P) == 148 * H
+
+
+def test_cap_is_reported():
+    assert expiry.at_cap(168 * H, 0, P) and not expiry.at_cap(167 * H, 0, P)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import shlex
 
+from provisioner.cli.liveview import RichReporter, elapsed_text, estimate
 from provisioner.cli.progress import (
     GithubActionsReporter,
     PlainReporter,
-    RichReporter,
+    QuietReporter,
     gha_escape,
     make_reporter,
 )
@@ -93,11 +95,71 @@ def test_rich_table_states():
     r.event(ResourceEvent("a.ok", "create", "start"))
     r.event(ResourceEvent("a.ok", "create", "complete", elapsed=1.0))
     r.event(ResourceEvent("a.bad", "delete", "errored"))
-    states = {a: row["state"] for a, row in r._rows.items()}
-    assert states == {"a.pending": "pending", "a.running": "creating", "a.ok": "done", "a.bad": "failed"}
+    assert {a: row["state"] for a, row in r._rows.items()} == {
+        "a.pending": "pending", "a.running": "running", "a.ok": "done", "a.bad": "failed"}
+    live = _render(r)
+    assert "creating  a.running  3.0s" in live and "done      a.ok" in live
     r.close()
-    text = out.getvalue()
-    assert "a.running" in text and "3.0s" in text and "failed" in text
+    final = out.getvalue().split("\x1b[2K")[-1]   # what stays: counts and every failed row
+    assert "failed  a.bad" in final and "1 running, 1 pending, 1 done not shown" in final
+    assert "a.running" not in final
+
+
+def _render(r, width=80):
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=width, height=r.console.size.height, color_system=None)
+    console.print(r.table())
+    return console.file.getvalue()
+
+
+def test_rows_sorted_failed_running_pending_done_and_collapsed_to_height():
+    clock = Clock()
+    r = RichReporter(io.StringIO(), clock, height=14)
+    r.step("stack web-1a2b3c4 for branch 'feat/x' (3 differences from production)")
+    r.step("terraform apply")
+    for i in range(30):
+        r.event(ResourceEvent(f"aws_sqs_queue.q{i:02d}", "create", "planned"))
+    for i in range(12):
+        r.event(ResourceEvent(f"aws_sqs_queue.q{i:02d}", "create", "start"))
+        clock.now += 1
+        r.event(ResourceEvent(f"aws_sqs_queue.q{i:02d}", "create", "complete", elapsed=1.0))
+    for i in (12, 13, 14, 15, 16, 17):
+        r.event(ResourceEvent(f"aws_sqs_queue.q{i:02d}", "create", "start"))
+        r.event(ResourceEvent(f"aws_sqs_queue.q{i:02d}", "create", "errored"))
+    r.event(ResourceEvent("aws_sqs_queue.q18", "create", "start"))
+    text = _render(r)
+    r._live.stop()
+    lines = text.splitlines()
+    assert len(lines) <= 14 - 1
+    assert "spinup web-1a2b3c4  phase: apply" in lines[0]
+    assert "12/30" in lines[1] and "elapsed" in lines[1] and "6 failed" in lines[1]
+    assert "about 8.0s left" in lines[1]   # 12 s for 18 resources: 12 left at 1.5 per second
+    body = [line.split()[0] for line in lines[3:] if line.strip() and not line.startswith("  +")]
+    assert body[:6] == ["failed"] * 6 and body[6] == "creating"
+    assert body[7:] == ["pending"] * len(body[7:])
+    assert lines[-1].strip().startswith("+ ") and "done not shown" in lines[-1]
+
+
+def test_teardown_header_and_next_step_after_failure():
+    out = io.StringIO()
+    r = RichReporter(out, Clock(), height=24)
+    r.step("stack web-1a2b3c4 for branch \"it's\": teardown")
+    r.step("terraform init")
+    assert "phase: init" in _render(r)
+    r.step("terraform destroy")
+    r.close(RuntimeError("boom"))
+    assert "teardown web-1a2b3c4" in out.getvalue()
+    assert "next: fix the cause above, then run `provisioner teardown --branch " + shlex.quote("it's") \
+        in out.getvalue()
+
+
+def test_elapsed_precision_and_estimate():
+    assert [elapsed_text(s) for s in (0.04, 9.94, 12.6, 125, 3 * 3600 + 65)] == [
+        "0.0s", "9.9s", "12s", "2m05s", "3h01m"]
+    assert estimate(0, 10, 0) == "estimating..."
+    assert estimate(5, 10, 10.0) == "about 10s left"
+    assert estimate(10, 10, 10.0) == ""
 
 
 class _Tty(io.StringIO):
@@ -110,3 +172,4 @@ def test_factory_choice():
     assert type(make_reporter(_Tty(), {"GITHUB_ACTIONS": "true"})) is GithubActionsReporter
     assert type(make_reporter(_Tty(), {})) is RichReporter
     assert type(make_reporter(_Tty(), {"TERM": "dumb"})) is PlainReporter
+    assert type(make_reporter(_Tty(), {}, quiet=True)) is QuietReporter

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import click
 
-from provisioner.cli.commands import fleet, inventory, lifecycle, lifetime, local, ops, pr, preview, sweep
+from provisioner.cli.commands import (
+    fleet,
+    inventory,
+    lifecycle,
+    lifetime,
+    local,
+    ops,
+    pr,
+    preview,
+    shell,
+    sweep,
+)
 
 COMMANDS: tuple[click.Command, ...] = (
     lifecycle.spinup, lifecycle.teardown,
@@ -16,4 +27,5 @@ COMMANDS: tuple[click.Command, ...] = (
     pr.pr_event,
     ops.doctor, ops.board, ops.bootstrap,
     local.emulator, local.mirror,
+    shell.completion,
 )

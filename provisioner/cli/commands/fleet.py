@@ -30,7 +30,7 @@ def _print_plan(plan: Plan, *, done: bool) -> None:
               help="teardowns at once, each in its own process (default: cleanup.parallel)")
 @click.option("--plan-json", "plan_json", is_flag=True,
               help="plan only: print the teardowns as a GitHub Actions matrix "
-                   "{\"include\": [{\"slug\": ...}]} (at most 256) on stdout, for a matrix job of "
+                   "{\"include\": [{\"slug\": \"<stack id>\"}]} (at most 256 entries) on stdout, for a matrix job of "
                    "`teardown --stack`")
 @dry_run_option
 @json_option

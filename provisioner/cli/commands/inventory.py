@@ -9,7 +9,7 @@ import click
 
 from provisioner.cli.context import Ctx, pass_ctx
 from provisioner.cli.options import branch_option, json_option, stack_request
-from provisioner.cli.output import age, echo_json, table, until
+from provisioner.cli.output import age, echo_json, table
 
 
 @click.command("list")
@@ -20,6 +20,8 @@ def list_cmd(ctx: Ctx, include_destroyed: bool, as_json: bool) -> None:
     """List staging environments."""
     # Straight from the registry: importing the use cases (and what they import) is ~40 ms of a
     # command meant to be instant.
+    from provisioner.usecases.expiryview import expires_text
+
     records = [r for r in ctx.runtime(read_only=True).registry.all() if include_destroyed or r.live]
     if as_json:
         echo_json({"environments": [r.to_json() for r in records]})
@@ -31,7 +33,7 @@ def list_cmd(ctx: Ctx, include_destroyed: bool, as_json: bool) -> None:
     now = time.time()
     for r in records:
         rows.append((r.slug, r.branch[:40], str(r.pr or "-"), r.owner[:20], r.status,
-                     age(now - r.created_at), until(r.expires_at)))
+                     age(now - r.created_at), expires_text(ctx.settings, r, now)))
     table(rows)
 
 
@@ -40,24 +42,29 @@ def list_cmd(ctx: Ctx, include_destroyed: bool, as_json: bool) -> None:
 @json_option
 @pass_ctx
 def status(ctx: Ctx, branch: str | None, as_json: bool) -> None:
-    """Show one environment: record, outputs, age, expiry."""
-    from provisioner.errors import ProvisionerError
+    """Show one environment: record, outputs, age, expiry (exit 5 when the branch has no stack)."""
     from provisioner.render.cost import format_view
+    from provisioner.usecases.expiryview import expires_text, expiry_view
     from provisioner.usecases.lifetime import status as run
+    from provisioner.usecases.lookup import no_such_stack
     from provisioner.usecases.preview import cost_of
 
-    stack, rec = run(ctx.runtime(read_only=True), stack_request(branch))
+    rt = ctx.runtime(read_only=True)
+    stack, rec = run(rt, stack_request(branch))
     view = cost_of(ctx.settings, stack.branch, rec)
+    missing = no_such_stack(rt, stack) if rec is None else None
     if as_json:
         echo_json({"stack": stack.slug, "branch": stack.branch, "record": rec.to_json() if rec else None,
-                   "cost": view.to_json()})
+                   "cost": view.to_json(), "suggestions": missing.suggestions if missing else [],
+                   "expiry": expiry_view(rt.settings, rec) if rec else None})
+    if missing is not None:
+        raise missing   # the same exit code (5) with and without --json
+    if as_json or rec is None:
         return
-    if rec is None:
-        raise ProvisionerError(f"no environment for branch {stack.branch!r} ({stack.slug})")
     now = time.time()
     click.echo(f"stack:    {rec.slug}\nbranch:   {rec.branch} (from {rec.branch_source})\n"
                f"pr:       {rec.pr or '-'}\nowner:    {rec.owner}\nstatus:   {rec.status}\n"
-               f"age:      {age(now - rec.created_at)}\nexpires:  {until(rec.expires_at)}\n"
+               f"age:      {age(now - rec.created_at)}\nexpires:  {expires_text(rt.settings, rec)}\n"
                f"applied:  {age(now - rec.last_applied_at) + ' ago' if rec.last_applied_at else '-'}")
     if rec.error:
         click.echo(f"error:    {rec.error}")

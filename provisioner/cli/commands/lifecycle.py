@@ -16,7 +16,7 @@ from provisioner.cli.options import (
     reporter,
     stack_request,
 )
-from provisioner.cli.output import counts, echo_json, err, until
+from provisioner.cli.output import counts, echo_json, err
 
 
 @click.command()
@@ -30,6 +30,7 @@ from provisioner.cli.output import counts, echo_json, err, until
 def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl: str | None,
            reset: bool, dry_run: bool, as_json: bool) -> None:
     """Create or update the staging stack of a branch (idempotent)."""
+    from provisioner.usecases.expiryview import capped_note, expires_text
     from provisioner.usecases.spinup import spinup as run
 
     req = stack_request(branch, pr, owner, ttl)
@@ -39,7 +40,7 @@ def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl:
     if as_json:
         echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "dry_run": result.dry_run,
                    "no_changes": result.no_changes,
-                   "changes": None if result.counts is None else vars(result.counts),
+                   "changes": None if result.counts is None else result.counts.to_json(),
                    "record": rec.to_json() if rec and not dry_run else None})
         return
     if dry_run or rec is None:
@@ -49,7 +50,10 @@ def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl:
     click.echo(f"stack {rec.slug} is {rec.status}: {headline}")
     for name, value in sorted(rec.outputs.items()):
         click.echo(f"  {name} = {json.dumps(value)}")
-    click.echo(f"expires {until(rec.expires_at)}; remove it with: provisioner teardown --branch "
+    note = capped_note(ctx.settings, rec, ttl, "--ttl")
+    if note:
+        click.echo(note)
+    click.echo(f"expires {expires_text(ctx.settings, rec)}; remove it with: provisioner teardown --branch "
                f"{json.dumps(rec.branch)}")
 
 
@@ -76,11 +80,15 @@ def teardown(ctx: Ctx, branch: str | None, slug: str | None, dry_run: bool, as_j
             err(f"==> github: {line}")
     if as_json:
         echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "action": result.action,
-                   "changes": None if result.counts is None else vars(result.counts),
-                   "state_objects_deleted": result.state_objects_deleted})
+                   "changes": None if result.counts is None else result.counts.to_json(),
+                   "state_objects_deleted": result.state_objects_deleted,
+                   "suggestions": list(result.suggestions)})
         return
     if result.action == "nothing":
-        click.echo(f"nothing to tear down for {result.stack.slug}")
+        near = f"; did you mean {' or '.join(repr(b) for b in result.suggestions)}?" if result.suggestions \
+            else "; `provisioner list` shows the live ones"
+        click.echo(f"nothing to tear down: branch {result.stack.branch!r} ({result.stack.slug}) matched no "
+                   f"live stack and no state{near}")
     elif result.action == "dry-run":
         click.echo(f"dry run: {result.stack.slug} would be destroyed")
     else:

@@ -8,7 +8,7 @@ import click
 
 from provisioner.cli.context import Ctx, pass_ctx
 from provisioner.cli.options import branch_option, duration, json_option, reporter, stack_request
-from provisioner.cli.output import echo_json, until
+from provisioner.cli.output import echo_json
 
 
 @click.command()
@@ -18,18 +18,24 @@ from provisioner.cli.output import echo_json, until
 @pass_ctx
 def extend(ctx: Ctx, branch: str | None, by: str, as_json: bool) -> None:
     """Push a stack's expiry out (the expires-at tag follows on the next apply)."""
-    from provisioner.errors import ProvisionerError
+    from provisioner.usecases.expiryview import capped_note, expires_text, expiry_view
     from provisioner.usecases.lifetime import extend as run
+    from provisioner.usecases.lookup import no_such_stack
 
     seconds = duration(by, "--by")
+    rt = ctx.runtime()
     with reporter() as progress:
-        rec = run(ctx.runtime(), stack_request(branch), seconds, progress)
+        rec = run(rt, stack_request(branch), seconds, progress)
     if rec is None:
-        raise ProvisionerError(f"no live environment for branch {branch!r}")
+        raise no_such_stack(rt, stack_request(branch))
+    note = capped_note(rt.settings, rec, by, "extend --by")
     if as_json:
-        echo_json({"stack": rec.slug, "expires_at": rec.expires_at, "record": rec.to_json()})
+        echo_json({"stack": rec.slug, "expires_at": rec.expires_at, "record": rec.to_json(),
+                   "capped": note is not None, "expiry": expiry_view(rt.settings, rec)})
         return
-    click.echo(f"stack {rec.slug} now expires {until(rec.expires_at)}")
+    if note:
+        click.echo(note)
+    click.echo(f"stack {rec.slug} now expires {expires_text(rt.settings, rec)}")
 
 
 @click.command()
@@ -39,18 +45,20 @@ def extend(ctx: Ctx, branch: str | None, by: str, as_json: bool) -> None:
 @pass_ctx
 def keep(ctx: Ctx, branch: str | None, off: bool, as_json: bool) -> None:
     """Exempt a stack from expiry (or, with --off, no longer)."""
-    from provisioner.errors import ProvisionerError
+    from provisioner.usecases.expiryview import expires_text
     from provisioner.usecases.lifetime import set_keep
+    from provisioner.usecases.lookup import no_such_stack
 
+    rt = ctx.runtime()
     with reporter() as progress:
-        rec = set_keep(ctx.runtime(), stack_request(branch), not off, progress)
+        rec = set_keep(rt, stack_request(branch), not off, progress)
     if rec is None:
-        raise ProvisionerError(f"no live environment for branch {branch!r}")
+        raise no_such_stack(rt, stack_request(branch))
     if as_json:
         echo_json({"stack": rec.slug, "keep": rec.keep, "record": rec.to_json()})
         return
     click.echo(f"stack {rec.slug} is " + ("kept: exempt from expiry" if rec.keep
-                                          else f"no longer kept; expires {until(rec.expires_at)}"))
+                                          else f"no longer kept; expires {expires_text(rt.settings, rec)}"))
 
 
 @click.command()

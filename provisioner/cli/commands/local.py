@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from provisioner.cli.context import Ctx, pass_ctx
+from provisioner.cli.helpformat import WholeHelpGroup
 from provisioner.cli.options import json_option
 from provisioner.cli.output import echo_json, err
 
 
-@click.group()
+@click.group(cls=WholeHelpGroup)
 def emulator() -> None:
     """The local AWS emulator (moto server on loopback)."""
 
@@ -54,7 +55,7 @@ def emulator_status(ctx: Ctx, as_json: bool) -> None:
     click.echo(f"running at {info.url} (pid {info.pid})" if info else "not running")
 
 
-@click.group()
+@click.group(cls=WholeHelpGroup)
 def mirror() -> None:
     """The offline provider mirror."""
 

@@ -34,7 +34,8 @@ def doctor(ctx: Ctx, start_emulator: bool, as_json: bool) -> int:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="port to listen on (0: a free one, printed at start)")
 @click.option("--export", "export", default=None, type=click.Path(dir_okay=False),
               help="write the page as static HTML to FILE and exit")
 @json_option
@@ -55,13 +56,16 @@ def board(ctx: Ctx, host: str, port: int, export: str | None, as_json: bool) -> 
     if export:
         from pathlib import Path
 
-        Path(export).write_text(b.render_page(load_rows()), encoding="utf-8")
+        Path(export).write_text(b.render_page(load_rows(), standalone=True), encoding="utf-8")
         click.echo(f"wrote {export}", err=True)
         return
     import uvicorn
 
-    click.echo(f"status board at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    uvicorn.run(b.app(load_rows), host=host, port=port, log_level="warning")
+    sock = b.listen(host, port)   # bound here, so --port 0 can say which port it got
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"status board at http://{shown}:{sock.getsockname()[1]}/ (Ctrl-C to stop)", err=True)
+    server = uvicorn.Server(uvicorn.Config(b.app(load_rows), log_level="warning"))
+    server.run(sockets=[sock])
 
 
 @click.command()
