@@ -11,6 +11,7 @@ same content, unescaped, with times as Unix seconds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
@@ -115,9 +116,14 @@ def _freshness(row: ReportRow, now: float) -> str:
     return f"{stale}{name}seeded {duration_text(age)} ago"
 
 
+def _slug(slug: str) -> str:
+    """Slugs are [a-z0-9-] (domain.naming): shown as code; anything else is escaped text."""
+    return f"`{slug}`" if re.fullmatch(r"[a-z0-9-]{1,63}", slug) else escape(slug, 80)
+
+
 def _cells(row: ReportRow, now: float) -> dict[str, str]:
     return {
-        "stack": f"`{row.slug}`" if row.slug.replace("-", "").isalnum() else escape(row.slug),
+        "stack": _slug(row.slug),
         "branch": escape(row.branch) + (f" (#{int(row.pr)})" if row.pr is not None else ""),
         "status": escape(row.status, 20),
         "age": duration_text(now - row.created_at),
@@ -148,7 +154,7 @@ def view(report: AuditReport) -> dict[str, Any]:
         "failing": sum(1 for r in report.rows if r.health == "failing"),
         "drifted": sum(1 for r in report.rows if r.drifted),
         "cost": f"${sum(costs):.2f}/h" if costs else "-",
-        "cleanup": [{"stack": escape(c.slug, 80), "branch": escape(c.branch), "action": escape(c.action, 20),
+        "cleanup": [{"stack": _slug(c.slug), "branch": escape(c.branch), "action": escape(c.action, 20),
                      "reason": escape(c.reason), "result": escape(c.result, 20),
                      "error": escape(c.error, 500) if c.error else ""} for c in report.cleanup],
         "warnings": [escape(w, 500) for w in report.warnings],

@@ -99,7 +99,8 @@ class EcsServiceCheck(_Check, frozen=True, tag="ecs_service"):
     service: str
 
 
-Check = HttpCheck | TcpCheck | DynamoTableCheck | SqsQueueCheck | S3BucketCheck | AlarmsCheck | EcsServiceCheck
+Check = (HttpCheck | TcpCheck | DynamoTableCheck | SqsQueueCheck | S3BucketCheck | AlarmsCheck
+         | EcsServiceCheck)
 KINDS: Mapping[str, type[_Check]] = {
     str(cls.__struct_config__.tag): cls
     for cls in (HttpCheck, TcpCheck, DynamoTableCheck, SqsQueueCheck, S3BucketCheck, AlarmsCheck,
