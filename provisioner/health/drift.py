@@ -173,7 +173,16 @@ def _sub(sensitive: Any, key: Any) -> Any:
 
 
 def _masked(value: Any, sensitive: Any) -> Any:
-    return SENSITIVE if sensitive is True and value is not None else value
+    """The value with every part that ``sensitive`` marks (at any depth) replaced by SENSITIVE."""
+    if value is None or sensitive is False or sensitive is None:
+        return value
+    if sensitive is True:
+        return SENSITIVE
+    if isinstance(value, Mapping):
+        return {k: _masked(v, _sub(sensitive, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, _sub(sensitive, i)) for i, v in enumerate(value)]
+    return value
 
 
 def diff_values(before: Any, after: Any, *, before_sensitive: Any = False, after_sensitive: Any = False,
