@@ -38,8 +38,9 @@ def test_untouched_example_stack_has_zero_drift_though_terraform_says_otherwise(
     assert json.loads(plan("untouched"))["resource_drift"]       # and the raw plan lists entries
     report = parse_refresh_plan(plan("untouched"))
     assert report.drifted is False and report.resources == ()
-    assert set(report.ignored) == {"module.app.aws_cloudwatch_metric_alarm.target_5xx: insufficient_data_actions",
-                                   "module.app.aws_iam_role.task: inline_policy"}
+    assert set(report.ignored) == {
+        "module.app.aws_cloudwatch_metric_alarm.target_5xx: insufficient_data_actions",
+        "module.app.aws_iam_role.task: inline_policy"}
     assert report.terraform_version.startswith("1.15")
 
 
@@ -123,7 +124,8 @@ def test_commands_the_engine_runs():
     assert refresh_plan_args(lock_timeout="60s", var_files=["a.tfvars"]) == [
         "plan", "-refresh-only", "-detailed-exitcode", "-input=false", "-no-color", "-json",
         "-out=drift.tfplan", "-lock-timeout=60s", "-var-file=a.tfvars"]
-    assert refresh_plan_args()[:-1] == [a for a in MANIFEST["changed"]["plan_argv"] if not a.startswith("-out=")]
+    captured = MANIFEST["changed"]["plan_argv"]
+    assert refresh_plan_args()[:-1] == [a for a in captured if not a.startswith("-out=")]
     assert show_args("x.tfplan") == ["show", "-json", "x.tfplan"]
 
 

@@ -109,7 +109,8 @@ def test_checks_run_in_parallel_and_keep_config_order():
 
 
 def test_templates_see_stack_branch_pr_and_are_sandboxed():
-    check = spec(web={"kind": "http", "url": "https://{{ stack }}.x/{{ pr }}?b={{ branch | urlencode }}"}).checks[0]
+    url = "https://{{ stack }}.x/{{ pr }}?b={{ branch | urlencode }}"
+    check = spec(web={"kind": "http", "url": url}).checks[0]
     assert render_fields(check, CTX) == {"url": "https://login-3f1c2ab.x/7?b=feature/login"}
     evil = spec(web={"kind": "http", "url": "{{ ''.__class__.__mro__[1].__subclasses__() }}"}).checks[0]
     with pytest.raises(Unrenderable) as err:
@@ -131,8 +132,9 @@ def test_status_and_json_shape():
     assert data["checks"][0]["duration"] == 0.123
 
 
-@pytest.mark.parametrize(("text", "expected"), [("db.internal:5432", ("db.internal", 5432)),
-                                                ("[::1]:8080", ("::1", 8080)), (" 10.0.0.1:1 ", ("10.0.0.1", 1))])
+@pytest.mark.parametrize(("text", "expected"), [
+    ("db.internal:5432", ("db.internal", 5432)), ("[::1]:8080", ("::1", 8080)),
+    (" 10.0.0.1:1 ", ("10.0.0.1", 1))])
 def test_split_address(text, expected):
     assert split_address(text) == expected
 
