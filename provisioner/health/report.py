@@ -99,7 +99,8 @@ def _drift(row: ReportRow) -> str:
     elif row.drifted:
         shown = ", ".join(escape(a, 80) for a in row.drifted_resources[:3])
         more = f" +{len(row.drifted_resources) - 3}" if len(row.drifted_resources) > 3 else ""
-        parts.append(f"⚠️ {len(row.drifted_resources)} resources: {shown}{more}")
+        count = len(row.drifted_resources)
+        parts.append(f"⚠️ {count} {'resource' if count == 1 else 'resources'}: {shown}{more}")
     else:
         parts.append("none")
     if row.changed_variables:
@@ -152,7 +153,7 @@ def view(report: AuditReport) -> dict[str, Any]:
         "owners": owners,
         "live": len(report.rows),
         "failing": sum(1 for r in report.rows if r.health == "failing"),
-        "drifted": sum(1 for r in report.rows if r.drifted),
+        "drifted": sum(1 for r in report.rows if r.drifted or r.changed_variables),
         "cost": f"${sum(costs):.2f}/h" if costs else "-",
         "cleanup": [{"stack": _slug(c.slug), "branch": escape(c.branch), "action": escape(c.action, 20),
                      "reason": escape(c.reason), "result": escape(c.result, 20),

@@ -58,7 +58,7 @@ def test_markdown_content():
     login = lines["`login-3f1c2ab`"]
     assert "(#12)" in login and "3d 2h" in login and "in 1h 0m" in login
     assert "❌ failing (web)" in login
-    assert "1 resources: module\\.data\\.aws\\_sqs\\_queue\\.jobs" in login and "app\\_cpu" in login
+    assert "⚠️ 1 resource: module\\.data\\.aws\\_sqs\\_queue\\.jobs" in login and "app\\_cpu" in login
     assert "$0.12/h" in login and "⚠️ synthetic\\-v3, seeded 8d 0h ago" in login
     assert "**overdue** 2h 0m" in lines["`old-1111111`"]
     assert "kept" in lines["`api-0000001`"] and "not checked" not in lines["`api-0000001`"]
@@ -79,6 +79,11 @@ def test_hostile_text_stays_inert():
     assert "onerror" in html and "&lt;img" in html             # shown as text, not dropped
     rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
     assert all(r.count("<td") in (0, 5, 10) for r in rows)    # a "|" in text never adds a cell
+
+
+def test_configuration_drift_alone_counts_as_drifted():
+    text = render_markdown(AuditReport(NOW, (row(drifted=False, changed_variables=("app_cpu", "tags")),)))
+    assert "1 drifted" in text and "none; inputs changed: app\\_cpu, tags" in text
 
 
 def test_no_stacks():
