@@ -21,18 +21,13 @@ from typing import Any
 from provisioner.domain.difference import Difference
 from provisioner.domain.record import Record
 from provisioner.domain.tags import iso
+from provisioner.support.markdown import ZWSP, clip, escape_markdown  # noqa: F401 (ZWSP, clip: re-exported)
 from provisioner.support.templating import render_template
 
 MAX_COMMENT_CHARS = 65_535
 MAX_CELL_CHARS = 300
 MAX_ERROR_CHARS = 4_000
 TEMPLATE = "pr_comment.md.j2"
-ZWSP = "\u200b"
-
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
-_BACKSLASHED = frozenset("\\`*_{}[]()#+-.!|~$=:")
-_SCHEME = re.compile(r"(?i)\b(https?|ftp|mailto|javascript|data|vbscript|file)\\:")
-_WWW = re.compile(r"(?i)\bwww(?=\\\.)")
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/+=&?#,-]*)?")
 _STATUS_ICON = {"ready": "✅", "failed": "❌", "destroyed": "🗑️", "creating": "⏳", "destroying": "⏳"}
 
@@ -42,36 +37,6 @@ def marker(slug: str) -> str:
     if not re.fullmatch(r"[a-z0-9-]+", slug):
         raise ValueError(f"not a stack slug: {slug!r}")
     return f"<!-- staging-provisioner:{slug} -->"
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def escape_markdown(text: str, *, break_links: bool = True) -> str:
-    """User text -> Markdown that renders as exactly that text, on one line, with nothing active.
-
-    ``break_links=False`` keeps URLs intact, for the label of a link we build ourselves."""
-    out: list[str] = []
-    for ch in str(text):
-        if ch in "\r\n\t":
-            out.append(" ")
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Co", "Cs"):
-            continue  # control and bidi characters: invisible, and able to reorder what a reader sees
-        elif ch in _ENTITIES:
-            out.append(_ENTITIES[ch])
-        elif ch in _BACKSLASHED:
-            out.append("\\" + ch)
-        elif ch == "@":
-            out.append("@" + ZWSP)  # no @mention, no team ping
-        else:
-            out.append(ch)
-    escaped = "".join(out)
-    if not break_links:
-        return escaped
-    # No autolinks either: break "scheme:" and "www." with an invisible space.
-    escaped = _SCHEME.sub(lambda m: m.group(1) + ZWSP + "\\:", escaped)
-    return _WWW.sub("www" + ZWSP, escaped)
 
 
 def text_cell(value: Any, limit: int = MAX_CELL_CHARS) -> str:

@@ -14,8 +14,9 @@ factory, a refresh-only plan from the engine) and call the functions re-exported
 Importing this package imports no boto3, httpx or Terraform; probes import what they use.
 """
 
-from .checks import needs_aws, run_check, run_checks
-from .drift import (
+from provisioner.config.health import HealthSpec, TestsSpec, parse_health, parse_tests
+from provisioner.health.checks import needs_aws, run_check, run_checks
+from provisioner.health.drift import (
     ConfigDrift,
     DriftError,
     DriftReport,
@@ -26,10 +27,9 @@ from .drift import (
     show_args,
     variable_digests,
 )
-from .model import CheckResult, HealthReport, StackContext
-from .report import AuditReport, CleanupEntry, ReportRow, render_json, render_markdown
-from .runner import TestRun, aws_test_env, build_env, run_tests
-from .spec import HealthSpec, TestsSpec, parse_health, parse_tests
+from provisioner.health.model import CheckResult, HealthReport, StackContext
+from provisioner.health.report import AuditReport, CleanupEntry, ReportRow, render_json, render_markdown
+from provisioner.health.runner import TestRun, aws_test_env, build_env, run_tests
 
 __all__ = [
     "AuditReport", "CheckResult", "CleanupEntry", "ConfigDrift", "DriftError", "DriftReport",

@@ -22,11 +22,12 @@ from typing import Any
 from jinja2 import TemplateError, UndefinedError
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_fixed
 
-from ..aws import Aws, error_code
-from ._support import sandbox
-from .model import CheckResult, HealthReport, Outcome, StackContext
-from .probes import AWS_KINDS, PROBES, Probe, ProbeEnv
-from .spec import Check, HealthSpec
+from provisioner.aws.clients import Aws
+from provisioner.aws.errors import error_code
+from provisioner.config.health import Check, HealthSpec
+from provisioner.health.model import CheckResult, HealthReport, Outcome, StackContext
+from provisioner.health.probes import AWS_KINDS, PROBES, Probe, ProbeEnv
+from provisioner.support.templating import sandbox
 
 MAX_DETAIL_CHARS = 500
 

@@ -32,7 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ProvisionerError
+from provisioner.errors import ProvisionerError
 
 SENSITIVE = "(sensitive)"
 PLAN_FILE = "drift.tfplan"

@@ -14,9 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..aws import Aws
-from .model import Outcome
-from .spec import (
+from provisioner.aws.clients import Aws
+from provisioner.config.health import (
     AlarmsCheck,
     Check,
     DynamoTableCheck,
@@ -26,6 +25,7 @@ from .spec import (
     SqsQueueCheck,
     TcpCheck,
 )
+from provisioner.health.model import Outcome
 
 # The tag the provider's default_tags put on every resource of a stack (domain.tags.STACK).
 STACK_TAG = "staging:stack"

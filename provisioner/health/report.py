@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 from itertools import groupby
 from typing import Any
 
-from ._support import render_template
-from .markdown import escape
+from provisioner.support.markdown import escape
+from provisioner.support.templating import render_template
 
 TEMPLATE = "audit_report.md.j2"
 DATA_STALE_AFTER = 7 * 86400

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..aws import Aws
-from ..errors import BadInput
-from .model import StackContext
-from .spec import TestsSpec
+from provisioner.aws.clients import Aws
+from provisioner.config.health import TestsSpec
+from provisioner.errors import BadInput
+from provisioner.health.model import StackContext
 
 OUTPUT_PREFIX = "STAGING_OUTPUT_"
 MASK = "***"

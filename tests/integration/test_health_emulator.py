@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO, aws_client
 
-from provisioner.aws import Aws
+from provisioner.aws.clients import Aws
+from provisioner.config.retry import AwsRetry
 from provisioner.health import StackContext, parse_health, parse_tests, run_checks, run_tests
 from provisioner.health.runner import aws_test_env, build_env
-from provisioner.retry import AwsRetry
 
 pytestmark = pytest.mark.integration
 

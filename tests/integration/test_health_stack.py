@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, aws_client, run_cli, write_project
 
-from provisioner.aws import Aws
+from provisioner.aws.clients import Aws
+from provisioner.config.retry import AwsRetry
 from provisioner.health import (
     StackContext,
     aws_test_env,
@@ -27,7 +28,6 @@ from provisioner.health import (
     run_tests,
     show_args,
 )
-from provisioner.retry import AwsRetry
 
 pytestmark = pytest.mark.integration
 EXAMPLE = tomllib.loads((REPO / "modules" / "stack" / "health.example.toml").read_text())

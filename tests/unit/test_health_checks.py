@@ -8,11 +8,11 @@ import time
 
 import pytest
 
+from provisioner.config.health import HttpCheck, SqsQueueCheck, TcpCheck
 from provisioner.health import HealthReport, StackContext, parse_health, run_checks
 from provisioner.health.checks import Unrenderable, render_fields
 from provisioner.health.model import CheckResult, Outcome
 from provisioner.health.probes import split_address
-from provisioner.health.spec import HttpCheck, SqsQueueCheck, TcpCheck
 
 CTX = StackContext(slug="login-3f1c2ab", branch="feature/login", pr=7,
                    outputs={"host": "127.0.0.1", "port": 5432, "lb": None, "queue_url": "http://q/1"})

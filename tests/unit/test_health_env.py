@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.aws import Aws
+from provisioner.aws.clients import Aws
 from provisioner.errors import BadInput
 from provisioner.health import StackContext, aws_test_env, build_env
 from provisioner.health.runner import _Tail, output_env, output_env_name, secret_values

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from provisioner.config.health import AlarmsCheck, HttpCheck, SqsQueueCheck, TcpCheck, parse_seconds
 from provisioner.errors import EXIT_BAD_INPUT, BadInput, ConfigError
 from provisioner.health import parse_health, parse_tests
-from provisioner.health.spec import AlarmsCheck, HttpCheck, SqsQueueCheck, TcpCheck, parse_seconds
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -23,8 +23,8 @@ import msgspec
 from jinja2 import TemplateSyntaxError
 from msgspec import Meta, Struct
 
-from ..errors import ConfigError
-from ._support import sandbox
+from provisioner.errors import ConfigError
+from provisioner.support.templating import sandbox
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
