@@ -75,7 +75,7 @@ def _record_reason(rt: Runtime, rec: Record, now: float, states: set[str],
     pr = _pr_reason(rec, pr_state)
     if pr:
         return TEARDOWN, pr
-    if rec.status in ("ready", "failed") and rec.slug not in states:
+    if rec.status in ("ready", "unhealthy", "failed") and rec.slug not in states:
         return TEARDOWN, "record without state"
     return None
 

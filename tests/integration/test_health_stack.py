@@ -30,7 +30,7 @@ from provisioner.health import (
 )
 
 pytestmark = pytest.mark.integration
-EXAMPLE = tomllib.loads((REPO / "modules" / "stack" / "health.example.toml").read_text())
+EXAMPLE = tomllib.loads((REPO / "staging.toml").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def stack(tmp_path_factory, moto_url, provider_mirror):
 
 def test_example_health_checks_pass_on_a_fresh_stack(stack, moto_url):
     ctx, _, _ = stack
-    spec = parse_health(EXAMPLE["health"], "health.example.toml")
+    spec = parse_health(EXAMPLE["health"], "staging.toml")
     report = run_checks(spec, ctx, Aws(region="us-east-1", endpoint=moto_url, retries=AwsRetry(attempts=1)))
     results = {c.name: c for c in report.checks}
     assert report.status == "passing", report.to_json()
@@ -60,7 +60,7 @@ def test_example_health_checks_pass_on_a_fresh_stack(stack, moto_url):
 def test_example_smoke_suite_passes_on_the_stack(stack, moto_url):
     ctx, workdir, _ = stack
     tests = parse_tests({**EXAMPLE["tests"], "command": EXAMPLE["tests"]["command"].replace(
-        "python", sys.executable, 1)}, "health.example.toml")
+        "python", sys.executable, 1)}, "staging.toml")
     env = build_env(ctx, aws_env=aws_test_env(Aws(region="us-east-1", endpoint=moto_url)),
                     inherit=os.environ)
     assert env["STAGING_OUTPUT_NAME"] == ctx.slug and env["STAGING_PR"] == "9"

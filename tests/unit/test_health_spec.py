@@ -30,13 +30,13 @@ def checks(**tables):
 
 
 def test_example_tables_parse():
-    data = tomllib.loads((REPO / "modules/stack/health.example.toml").read_text())
-    spec = parse_health(data["health"], "health.example.toml")
+    data = tomllib.loads((REPO / "staging.toml").read_text())
+    spec = parse_health(data["health"], "staging.toml")
     assert [c.name for c in spec.checks] == ["queue", "table", "bucket", "alarms", "web"]
     web = spec.checks[-1]
     assert isinstance(web, HttpCheck) and web.optional and web.timeout == 5.0 and web.wait == 10.0
     assert isinstance(spec.checks[3], AlarmsCheck) and spec.checks[3].prefix is None
-    tests = parse_tests(data["tests"], "health.example.toml")
+    tests = parse_tests(data["tests"], "staging.toml")
     assert tests.argv[:3] == ["python", "-m", "pytest"] and tests.timeout == 300.0
 
 

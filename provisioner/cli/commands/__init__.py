@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import click
 
-from provisioner.cli.commands import fleet, inventory, lifecycle, lifetime, local, ops, pr, preview, sweep
+from provisioner.cli.commands import (
+    fleet,
+    inventory,
+    lifecycle,
+    lifetime,
+    local,
+    ops,
+    pr,
+    preview,
+    sweep,
+    verify,
+)
 
 COMMANDS: tuple[click.Command, ...] = (
     lifecycle.spinup, lifecycle.teardown,
     preview.render, preview.diff,
     inventory.list_cmd, inventory.status,
+    verify.health, verify.test_cmd, verify.drift,
     lifetime.extend, lifetime.keep, lifetime.audit,
     fleet.cleanup, sweep.sweep,
     pr.pr_event,
