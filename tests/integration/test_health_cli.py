@@ -64,7 +64,7 @@ def test_health_json_and_an_alarm_in_alarm(project, stack, moto_url):
         assert out["status"] == "failing" and [c["name"] for c in failed] == ["alarms"]
         assert alarm in failed[0]["detail"]
         shown = run_cli(project, "status", "--branch", "health/cli").stdout
-        assert "status:   unhealthy" in shown and f"FAIL alarms: " in shown and alarm in shown
+        assert "status:   unhealthy" in shown and "FAIL alarms: " in shown and alarm in shown
         assert "failing (1)" in run_cli(project, "list").stdout
     finally:
         cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="test: back to normal")
@@ -176,3 +176,32 @@ wait = "100ms"
         assert json.loads(again.stdout)["record"]["status"] == "unhealthy"
     finally:
         run_cli(cfg, "teardown", "--branch", "health/fail")
+
+
+def test_cleanup_reports_failing_health_and_drift_and_writes_the_audit(project, stack, moto_url,
+                                                                      tmp_path):
+    slug, outputs = stack["stack"], stack["record"]["outputs"]
+    cw = aws_client(moto_url, "cloudwatch")
+    (alarm,) = [a["AlarmName"] for a in cw.describe_alarms()["MetricAlarms"]
+                if a["AlarmName"].startswith(slug)]
+    cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="test")
+    aws_client(moto_url, "sqs").set_queue_attributes(QueueUrl=outputs["queue_url"],
+                                                     Attributes={"VisibilityTimeout": "45"})
+    report = tmp_path / "report.md"
+    try:
+        proc = run_cli(project, "cleanup", "--dry-run", "--report", str(report), "--json")
+    finally:
+        cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="test")
+    out = json.loads(proc.stdout)
+    reasons = [s["reason"] for s in out["stacks"] if s["slug"] == slug]
+    assert all(s["action"] == "report" for s in out["stacks"] if s["slug"] == slug)
+    assert any(r.startswith("health failing: alarms") for r in reasons), reasons
+    assert "drift: 1 resource changed outside Terraform" in reasons
+    (row,) = [r for r in out["audit"]["stacks"] if r["slug"] == slug]
+    assert row["health"] == "failing" and row["failing_checks"] == ["alarms"]
+    assert row["drifted"] is True and row["drifted_resources"] == ["module.data.aws_sqs_queue.jobs"]
+    text = report.read_text()
+    assert text.startswith("# Staging audit") and f"`{slug}`" in text
+    assert "❌ failing (alarms)" in text and "module\\.data\\.aws\\_sqs\\_queue\\.jobs" in text
+    assert json.loads(run_cli(project, "status", "--branch", "health/cli", "--json").stdout)["record"][
+        "status"] in ("ready", "unhealthy")                       # reported, never torn down

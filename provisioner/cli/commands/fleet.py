@@ -7,7 +7,7 @@ import os
 import click
 
 from provisioner.cli.context import Ctx, pass_ctx
-from provisioner.cli.options import dry_run_option, json_option
+from provisioner.cli.options import dry_run_option, json_option, reporter
 from provisioner.cli.output import err, table
 from provisioner.usecases.cleanup import Plan
 
@@ -27,18 +27,27 @@ def _print_plan(plan: Plan, *, done: bool) -> None:
 @click.command()
 @click.option("--parallel", type=click.IntRange(1, 32), default=None,
               help="teardowns at once, each in its own process (default: cleanup.parallel)")
+@click.option("--report", "report_file", default=None, type=click.Path(dir_okay=False, writable=True),
+              help="write the night's audit report (Markdown) to FILE")
+@click.option("--no-drift", is_flag=True, help="skip the refresh-only plans (health is still checked)")
 @dry_run_option
 @json_option
 @pass_ctx
-def cleanup(ctx: Ctx, parallel: int | None, dry_run: bool, as_json: bool) -> None:
-    """The nightly job: tear down expired, idle, orphaned and closed-PR stacks; report config drift."""
+def cleanup(ctx: Ctx, parallel: int | None, report_file: str | None, no_drift: bool, dry_run: bool,
+            as_json: bool) -> None:
+    """The nightly job: tear down expired, idle, orphaned and closed-PR stacks; report failing health,
+    drift and config drift (never destroyed for that); --report FILE writes the audit."""
     from provisioner.errors import ProvisionerError
+    from provisioner.usecases import audit_report as audit
     from provisioner.usecases import cleanup as job
     from provisioner.usecases.preview import current_digest
 
     rt = ctx.runtime()
     plan = job.plan_cleanup(rt, pr_state=job.pr_state_lookup(rt.settings, os.environ),
                             current_digest=current_digest(rt.settings))
+    with reporter() as progress:
+        found = audit.inspect(rt, plan, progress, with_drift=not no_drift)
+    plan = audit.with_findings(plan, found)
     for warning in plan.warnings:
         err(f"warning: {warning}")
     if not as_json:
@@ -51,8 +60,12 @@ def cleanup(ctx: Ctx, parallel: int | None, dry_run: bool, as_json: bool) -> Non
         if not as_json:
             click.echo()
             _print_plan(plan, done=True)
+    night = audit.build(rt, plan, found, dry_run=dry_run)
+    if report_file:
+        audit.write(report_file, night)
+        err(f"audit report written to {report_file}")
     if as_json:
-        click.echo(job.report_json(plan, dry_run=dry_run))
+        click.echo(job.report_json(plan, dry_run=dry_run, audit=audit.as_json(night)))
     failed = [i.slug for i in plan.items if i.result == "failed"]
     if failed:
         raise ProvisionerError(f"{len(failed)} of {len(plan.teardowns)} teardowns failed: "
