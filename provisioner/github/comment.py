@@ -29,7 +29,9 @@ MAX_CELL_CHARS = 300
 MAX_ERROR_CHARS = 4_000
 TEMPLATE = "pr_comment.md.j2"
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/+=&?#,-]*)?")
-_STATUS_ICON = {"ready": "✅", "failed": "❌", "destroyed": "🗑️", "creating": "⏳", "destroying": "⏳"}
+_STATUS_ICON = {"ready": "✅", "failed": "❌", "destroyed": "🗑️", "creating": "⏳", "destroying": "⏳",
+                "unhealthy": "⚠️"}
+_HEALTH_ICON = {"passing": "✅", "failing": "❌"}
 
 
 def marker(slug: str) -> str:
@@ -106,10 +108,26 @@ def _summary(inp: CommentInput) -> list[tuple[str, str]]:
         rows.append(("Expires", iso(rec.expires_at) + (" (kept)" if rec.keep else "")))
     if rec:
         rows.append(("Last apply", _changes(rec.changes)))
+    if rec and inp.status not in ("destroyed", "destroying"):
+        rows += _health_rows(rec)
     if inp.cost and inp.status not in ("destroyed", "destroying"):
         rows.append(("Cost", escape_markdown(inp.cost)))
     if inp.run_url:
         rows.append(("Run", link("workflow run", inp.run_url)))
+    return rows
+
+
+def _health_rows(rec: Record) -> list[tuple[str, str]]:
+    """Health (each failed check and why) and the last test run."""
+    failed = [f"{text_cell(c.get('name'), 60)}: {text_cell(c.get('detail'), 200)}"
+              for c in rec.health.get("checks", []) if c.get("ok") is False]
+    health = f"{_HEALTH_ICON.get(rec.health_status, '➖')} {escape_markdown(rec.health_status)}"
+    rows = [("Health", health + (" (" + "; ".join(failed[:5]) + ")" if failed else ""))]
+    if rec.tests:
+        took = rec.tests.get("duration")
+        rows.append(("Tests", f"{_HEALTH_ICON['passing' if rec.tests_status == 'passed' else 'failing']} "
+                              f"{escape_markdown(rec.tests_status)}"
+                              + (f" in {float(took):.1f}s" if isinstance(took, int | float) else "")))
     return rows
 
 
@@ -132,8 +150,13 @@ def _differences(inp: CommentInput) -> list[dict[str, str]]:
 def _render(inp: CommentInput, outputs: list, diffs: list, shown: tuple[int, int]) -> str:
     hidden_o, hidden_d = len(outputs) - shown[0], len(diffs) - shown[1]
     error = fenced(clip(inp.error, MAX_ERROR_CHARS)) if inp.error else ""
+    rec = inp.record
+    tests_tail = (fenced(clip(str(rec.tests.get("output_tail", "")), MAX_ERROR_CHARS))
+                  if rec and rec.tests_status == "failed" and inp.status not in ("destroyed", "destroying")
+                  and rec.tests else "")
     return render_template(
         TEMPLATE, marker=marker(inp.slug), slug=inp.slug, summary=_summary(inp), error=error,
+        tests_tail=tests_tail,
         outputs=outputs[: shown[0]], outputs_total=len(outputs), outputs_hidden=hidden_o,
         differences=diffs[: shown[1]], differences_total=len(diffs), differences_hidden=hidden_d,
         limit=f"{MAX_COMMENT_CHARS:,}")
