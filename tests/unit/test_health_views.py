@@ -86,8 +86,8 @@ def test_commit_status_on_the_head_sha(gh, client):
     pub = GitHubPublisher(client, log_url="https://github.com/acme/shop/actions/runs/1")
     assert pub.commit_status("acme/shop", SHA, "failure", "failing: web") == "failure on 6dcb09b"
     [st] = gh.commit_statuses[("acme/shop", SHA)]
-    assert st == {"id": st["id"], "state": "failure", "context": HEALTH_CONTEXT, "description": "failing: web",
-                  "target_url": "https://github.com/acme/shop/actions/runs/1"}
+    assert st == {"id": st["id"], "state": "failure", "context": HEALTH_CONTEXT,
+                  "description": "failing: web", "target_url": "https://github.com/acme/shop/actions/runs/1"}
     assert pub.commit_status("acme/shop", "feature/branch", "success", "x") == "not posted (no head commit)"
     assert OfflinePublisher(print).commit_status("acme/shop", SHA, "success", "x").startswith("not posted")
     assert len(gh.commit_statuses) == 1
