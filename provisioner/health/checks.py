@@ -25,6 +25,7 @@ from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_fixed
 from provisioner.aws.clients import Aws
 from provisioner.aws.errors import error_code
 from provisioner.config.health import Check, HealthSpec
+from provisioner.health.drift import SENSITIVE
 from provisioner.health.model import CheckResult, HealthReport, Outcome, StackContext
 from provisioner.health.probes import AWS_KINDS, PROBES, Probe, ProbeEnv
 from provisioner.support.templating import sandbox
@@ -58,6 +59,9 @@ def render_fields(check: Check, ctx: StackContext) -> dict[str, str]:
             raise Unrenderable(field, f"cannot render the template: {exc}", False) from None
         if not out[field]:
             raise Unrenderable(field, "the template renders to an empty string", True)
+        if SENSITIVE in out[field] and SENSITIVE in ctx.outputs.values():
+            raise Unrenderable(field, "uses a sensitive output: the tool never keeps its value, so no "
+                                      "check can use it", False)
     return out
 
 

@@ -143,3 +143,15 @@ def test_split_address(text, expected):
 def test_split_address_refuses(text):
     with pytest.raises(ValueError):
         split_address(text)
+
+
+def test_a_template_that_uses_a_sensitive_output_fails_the_check():
+    ctx = StackContext(slug="login-3f1c2ab", branch="feature/login", outputs={"token": "(sensitive)",
+                                                                               "host": "h"})
+    check = spec(web={"kind": "http", "url": "http://{{ outputs.host }}/?t={{ outputs.token }}"}).checks[0]
+    with pytest.raises(Unrenderable, match="sensitive output") as err:
+        render_fields(check, ctx)
+    assert not err.value.undefined          # failed, not skipped
+    (result,) = run_checks(spec(web={"kind": "http", "url": "http://{{ outputs.token }}", "optional": True}),
+                           ctx).checks
+    assert result.ok is False and "sensitive output" in result.detail
