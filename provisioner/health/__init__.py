@@ -1,7 +1,8 @@
 """Stacks you can trust: health checks, the team's tests, drift, and the nightly audit report.
 
-A self-contained layer: it imports only ``errors``, ``aws`` and templating from the rest of the
-package. Use cases build its inputs (a ``StackContext`` from the registry record, an ``Aws``
+A middle layer beside render, terraform and github: it imports only the layers below (``aws``,
+``config.health`` for the specs, ``support`` for templating and Markdown, ``errors``). Use cases
+build its inputs (a ``StackContext`` from the registry record, an ``Aws``
 factory, a refresh-only plan from the engine) and call the functions re-exported here:
 
     parse_health(data, source) -> HealthSpec        parse_tests(data, source) -> TestsSpec

@@ -120,3 +120,21 @@ def test_tests_table():
 ])
 def test_tests_table_errors(data, key, fragment, suggestion):
     bad(data, key, fragment, suggestion, parse=parse_tests)
+
+
+def test_settings_hold_the_health_and_tests_tables(tmp_path):
+    from provisioner.config import validate
+
+    data = tomllib.loads((REPO / "staging.toml").read_text())
+    settings = validate(data, source="staging.toml", base_dir=str(REPO))
+    assert [c.name for c in settings.health.checks] == ["queue", "table", "bucket", "alarms", "web"]
+    assert settings.tests is not None and settings.tests.argv[:3] == ["python", "-m", "pytest"]
+    bare = validate({k: v for k, v in data.items() if k not in ("health", "tests")}, base_dir=str(REPO))
+    assert bare.health.checks == () and bare.tests is None
+    bad = {**data, "health": {"checks": {"web": {"kind": "http", "url": "x", "stauts": 200}}}}
+    with pytest.raises(ConfigError) as err:
+        validate(bad, source="staging.toml", base_dir=str(REPO))
+    assert err.value.exit_code == EXIT_BAD_INPUT
+    assert "health.checks.web.stauts" in str(err.value) and "status" in str(err.value)
+    with pytest.raises(ConfigError, match="tests: must be a table"):
+        validate({**data, "tests": "pytest"}, source="staging.toml", base_dir=str(REPO))
