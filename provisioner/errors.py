@@ -100,6 +100,13 @@ class VariableRejected(BadInput):
     """The module's own validation rule refused a staging variable: names where the value came from."""
 
 
+class HealthFailed(ProvisionerError):
+    """The stack was applied but its health checks or its tests failed. Nothing is destroyed: the
+    stack stays for debugging and its record says what failed (``--no-health-gate``: exit 0)."""
+
+    exit_code = EXIT_FAILURE
+
+
 class AwsError(ProvisionerError):
     """A boto3 call failed in a way we do not handle."""
 

@@ -51,6 +51,7 @@ class FakeGitHub:
         # (repo, name) -> environment; as on GitHub, a deployment to a new name creates one
         self.environments: dict[tuple[str, str], dict] = {}
         self.environment_admin = True   # False: the token may not delete environments (403)
+        self.commit_statuses: dict[tuple[str, str], list[dict]] = {}   # (repo, sha) -> oldest first
         self._faults: list[_Fault] = []
         self._ids = 1000
         self._lock = threading.Lock()
@@ -157,6 +158,7 @@ def _routes(fake: FakeGitHub) -> list[tuple[str, re.Pattern, Any]]:
         # the environment name is URL-encoded in the path ("staging/x" -> "staging%2Fx")
         ("GET", re.compile(rf"/repos/{repo}/environments/(?P<name>[^/]+)"), _get_environment),
         ("DELETE", re.compile(rf"/repos/{repo}/environments/(?P<name>[^/]+)"), _delete_environment),
+        ("POST", re.compile(rf"/repos/{repo}/statuses/(?P<sha>[0-9a-f]{{40}})"), _create_commit_status),
     ]
 
 
@@ -254,6 +256,21 @@ def _create_status(fake, req, m, base):
         return 422, {"message": "Validation Failed"}, {}
     status = {"id": fake._next_id(), **req.body}
     dep["_statuses"].append(status)
+    return 201, status, {}
+
+
+def _create_commit_status(fake, req, m, base):
+    """POST /repos/{owner}/{repo}/statuses/{sha}: state error|failure|pending|success, a context,
+    a description of at most 140 characters, an optional http(s) target_url."""
+    body = req.body or {}
+    if body.get("state") not in ("error", "failure", "pending", "success"):
+        return 422, {"message": "Validation Failed", "errors": [{"field": "state", "code": "invalid"}]}, {}
+    if len(str(body.get("description") or "")) > 140:
+        return 422, {"message": "Validation Failed",
+                     "errors": [{"field": "description", "code": "custom"}]}, {}
+    status = {"id": fake._next_id(), "state": body["state"], "context": body.get("context", "default"),
+              "description": body.get("description"), "target_url": body.get("target_url")}
+    fake.commit_statuses.setdefault((m["repo"], m["sha"]), []).append(status)
     return 201, status, {}
 
 

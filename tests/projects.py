@@ -5,11 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+HEALTH_MARKER = "# ---- health and tests"
+
+
+def example_health() -> str:
+    """The example's [health] and [tests] tables, as the repository's staging.toml has them."""
+    text = (REPO / "staging.toml").read_text()
+    return text[text.index(HEALTH_MARKER):]
 
 
 def write_project(root: Path, moto_url: str, mirror: Path, *, engine: str = "embedded",
-                  extra: str = "") -> Path:
-    """A project directory whose staging.toml points at the repo's example stack and the emulator."""
+                  extra: str = "", health: str | None = None) -> Path:
+    """A project directory whose staging.toml points at the repo's example stack and the emulator,
+    with the example's health checks and smoke suite (``health``: other tables instead; "" none)."""
     root.mkdir(parents=True, exist_ok=True)
     cfg = root / "staging.toml"
     stack = REPO / "modules" / "stack"
@@ -34,5 +42,6 @@ table = "it-{root.name[-20:].replace('_', '-')}-envs"
 command = "{engine}"
 provider_mirror = "{mirror}"
 {extra}
+{example_health() if health is None else health}
 """)
     return cfg

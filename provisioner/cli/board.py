@@ -38,13 +38,9 @@ def _last_action(rec: Any) -> str:
     return f"applied{counts}" if rec.last_applied_at else rec.status
 
 
-def health_of(rec: Any) -> str:
-    """The record's ``health`` field when it has one (a word, or a mapping with a ``status``), else
-    "unchecked"."""
-    health = getattr(rec, "health", None)
-    if isinstance(health, Mapping):
-        health = health.get("status")
-    return str(health) if health else "unchecked"
+def _failing(rec: Any) -> list[dict[str, str]]:
+    return [{"name": str(c.get("name")), "detail": str(c.get("detail", ""))[:300]}
+            for c in rec.health.get("checks", []) if c.get("ok") is False]
 
 
 def row(rec: Any, now: float, env: Mapping[str, str], extra: Mapping[str, Any] | None = None) -> dict:
@@ -56,7 +52,8 @@ def row(rec: Any, now: float, env: Mapping[str, str], extra: Mapping[str, Any] |
         "expires_at": rec.expires_at, "keep": rec.keep,
         "url": _safe_url(rec.outputs.get("environment_url")),
         "last_action": _last_action(rec), "last_applied_at": rec.last_applied_at,
-        "health": health_of(rec),
+        "health": rec.health_status, "failing_checks": _failing(rec),
+        "tests": rec.tests_status,
         **(extra or {}),
     }
 

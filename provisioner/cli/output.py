@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from provisioner.domain.record import Record
 
 
 def err(message: str) -> None:
@@ -45,3 +48,24 @@ def table(rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def health_cell(rec: Record) -> str:
+    """One word for a table: passing, failing (N), unchecked; tests appended when they failed."""
+    failing = rec.failing_checks
+    cell = f"failing ({len(failing)})" if failing else rec.health_status
+    return cell + (", tests failed" if rec.tests_status == "failed" else "")
+
+
+def health_lines(rec: Record) -> list[str]:
+    """``status``: health, each failed check and why, and the last test run."""
+    lines = [f"health:   {rec.health_status}"]
+    lines += [f"  FAIL {c.get('name')}: {c.get('detail')}" for c in rec.health.get("checks", [])
+              if c.get("ok") is False]
+    if rec.tests:
+        t = rec.tests
+        lines.append(f"tests:    {rec.tests_status} ({t.get('command')}, exit {t.get('exit_code')}, "
+                     f"{t.get('duration')}s)")
+        if rec.tests_status == "failed":
+            lines += ["  " + line for line in str(t.get("output_tail", "")).strip().splitlines()[-10:]]
+    return lines

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from provisioner.config.checks import VARIABLE_NAME, secret_source
+from provisioner.config.health import parse_health, parse_tests
 from provisioner.config.messages import Bad, from_msgspec
 from provisioner.config.schema import Settings, _Strict
 from provisioner.errors import ConfigError
@@ -71,12 +72,16 @@ def validate(data: dict[str, Any], *, source: str = "<dict>", base_dir: str = ".
     """Validate a config dict; raises ConfigError naming the key."""
     if not isinstance(data, dict):
         raise ConfigError(source, "", "the top level must be a table")
+    # [health] and [tests] have their own parser (per-kind keys, templates, durations).
+    data = dict(data)
+    health = parse_health(data.pop("health", {}), source)
+    tests = parse_tests(data.pop("tests"), source) if "tests" in data else None
     try:
         try:
             settings = msgspec.convert({**_stripped(data), "base_dir": base_dir, "source": source}, Settings)
         except msgspec.ValidationError as exc:
             raise from_msgspec(exc) from None
-        settings = _check_settings(settings)
+        settings = msgspec.structs.replace(_check_settings(settings), health=health, tests=tests)
     except Bad as bad:
         raise ConfigError(source, bad.key, bad.problem, bad.suggestion) from None
     for key in ("root_module", "baseline", "overrides"):

@@ -29,6 +29,7 @@ from provisioner.config.checks import (
     unique_strings,
     url_check,
 )
+from provisioner.config.health import HealthSpec, TestsSpec
 from provisioner.domain.naming import DEFAULT_NAME_LIMIT, MIN_NAME_LIMIT
 
 
@@ -240,6 +241,9 @@ class Settings(_Strict, frozen=True):
     cost: Cost = field(default_factory=Cost)
     retry: Retry = field(default_factory=Retry)
     cleanup: Cleanup = field(default_factory=Cleanup)
+    # [health] checks and the [tests] command, run after each apply (config.health parses them).
+    health: HealthSpec = field(default_factory=HealthSpec)
+    tests: TestsSpec | None = None
     # Where the file was read from; paths in it are relative to this directory. Set by `validate`.
     base_dir: str = "."
     source: str = "<defaults>"

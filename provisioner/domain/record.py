@@ -30,6 +30,11 @@ class Record:
     keep: bool = False   # kept stacks are exempt from expiry (enforced by the nightly cleanup)
     fixed_expires_at: float | None = None   # created + ttl (moved by extend), capped by max_ttl
     active_at: float | None = None          # last spinup or extend: the idle clock starts here
+    # After each apply: {"status": passing|failing|unchecked, "checks": [...]} and the [tests] run
+    # (exit_code, duration, output_tail, ...); digests of each rendered variable, for config drift.
+    health: dict[str, Any] = field(default_factory=dict)
+    tests: dict[str, Any] | None = None
+    variable_digests: dict[str, str] = field(default_factory=dict)
     updated_at: float = 0.0
     version: int = 0
     # GitHub: the open pull requests using the stack (two PRs from one head branch share it), the
@@ -47,6 +52,22 @@ class Record:
     def busy(self) -> bool:
         """A run is (or was, if it died) creating or destroying the stack."""
         return self.status in BUSY
+
+    @property
+    def health_status(self) -> str:
+        """'passing', 'failing' or 'unchecked' (no checks ran, or none are configured)."""
+        return str(self.health.get("status") or "unchecked")
+
+    @property
+    def failing_checks(self) -> list[str]:
+        return [str(c.get("name")) for c in self.health.get("checks", []) if c.get("ok") is False]
+
+    @property
+    def tests_status(self) -> str:
+        """'passed', 'failed' or 'not run'."""
+        if not self.tests:
+            return "not run"
+        return "passed" if self.tests.get("ok") else "failed"
 
     @property
     def fixed_expiry(self) -> float | None:

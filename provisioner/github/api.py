@@ -271,6 +271,21 @@ class GitHubClient:
     def list_deployments(self, repo: str, environment: str) -> list[dict[str, Any]]:
         return self._pages(f"repos/{check_repo(repo)}/deployments", {"environment": environment})
 
+    # --- commit statuses ---------------------------------------------------------------------
+
+    def create_commit_status(self, repo: str, sha: str, state: str, *, context: str,
+                             description: str = "", target_url: str | None = None) -> dict[str, Any]:
+        """A status (error|failure|pending|success) on a commit: shown on the pull request's checks."""
+        if not re.fullmatch(r"[0-9a-f]{40}", sha):
+            raise GitHubError("POST", f"repos/{repo}/statuses", None, f"not a commit sha: {sha[:60]!r}")
+        body: dict[str, Any] = {"state": state, "context": context,
+                                "description": description[:DESCRIPTION_LIMIT]}
+        if target_url:
+            body["target_url"] = target_url
+        resp = self.request("POST", f"repos/{check_repo(repo)}/statuses/{sha}", body=body, ok=(201,))
+        answer: dict[str, Any] = resp.json()
+        return answer
+
     # --- pull requests -----------------------------------------------------------------------
 
     def pull(self, repo: str, number: int) -> dict[str, Any] | None:

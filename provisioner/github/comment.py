@@ -22,21 +22,17 @@ from provisioner.domain.difference import Difference
 from provisioner.domain.record import Record
 from provisioner.domain.tags import iso
 from provisioner.support.localpaths import without_local_paths
+from provisioner.support.markdown import ZWSP, clip, escape_markdown  # noqa: F401 (ZWSP, clip: re-exported)
 from provisioner.support.templating import render_template
 
 MAX_COMMENT_CHARS = 65_536   # GitHub refuses longer comment bodies
 MAX_CELL_CHARS = 300
 MAX_ERROR_CHARS = 4_000
 TEMPLATE = "pr_comment.md.j2"
-ZWSP = "\u200b"
-
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
-_BACKSLASHED = frozenset("\\`*_{}[]()#+-.!|~$=:")
-_SCHEME = re.compile(r"(?i)\b(https?|ftp|mailto|javascript|data|vbscript|file)\\:")
-_WWW = re.compile(r"(?i)\bwww(?=\\\.)")
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/+=&?#,-]*)?")
 _STATUS_ICON = {"ready": "✅", "failed": "❌", "destroyed": "🗑️", "creating": "⏳", "destroying": "⏳",
-                "stale": "⚠️"}
+                "stale": "⚠️", "unhealthy": "⚠️"}
+_HEALTH_ICON = {"passing": "✅", "failing": "❌"}
 _GONE = ("destroyed", "destroying", "not running")
 HOURS_PER_MONTH = 730
 GONE_NOTE = ("**Gone:** every resource of the stack (a sweep verified that nothing tagged with it "
@@ -58,36 +54,6 @@ def parts_prefix(slug: str) -> str:
 def part_marker(slug: str, n: int) -> str:
     """The first line of continuation ``n`` (2, 3, ...) of a stack's comment."""
     return f"{parts_prefix(slug)}{int(n)} -->"
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def escape_markdown(text: str, *, break_links: bool = True) -> str:
-    """User text -> Markdown that renders as exactly that text, on one line, with nothing active.
-
-    ``break_links=False`` keeps URLs intact, for the label of a link we build ourselves."""
-    out: list[str] = []
-    for ch in str(text):
-        if ch in "\r\n\t":
-            out.append(" ")
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Co", "Cs"):
-            continue  # control and bidi characters: invisible, and able to reorder what a reader sees
-        elif ch in _ENTITIES:
-            out.append(_ENTITIES[ch])
-        elif ch in _BACKSLASHED:
-            out.append("\\" + ch)
-        elif ch == "@":
-            out.append("@" + ZWSP)  # no @mention, no team ping
-        else:
-            out.append(ch)
-    escaped = "".join(out)
-    if not break_links:
-        return escaped
-    # No autolinks either: break "scheme:" and "www." with an invisible space.
-    escaped = _SCHEME.sub(lambda m: m.group(1) + ZWSP + "\\:", escaped)
-    return _WWW.sub("www" + ZWSP, escaped)
 
 
 def text_cell(value: Any, limit: int = MAX_CELL_CHARS) -> str:
@@ -177,10 +143,26 @@ def _summary(inp: CommentInput) -> list[tuple[str, str]]:
         rows.append(("Last apply", _changes(rec.changes)))
     if inp.destroyed is not None and gone:
         rows.append(("Destroyed", f"{int(inp.destroyed)} resources"))
+    if rec and not gone:
+        rows += _health_rows(rec)
     if inp.cost and not gone:
         rows.append(("Cost", escape_markdown(inp.cost)))
     if inp.run_url:
         rows.append(("Run", link("workflow run", inp.run_url)))
+    return rows
+
+
+def _health_rows(rec: Record) -> list[tuple[str, str]]:
+    """Health (each failed check and why) and the last test run."""
+    failed = [f"{text_cell(c.get('name'), 60)}: {text_cell(c.get('detail'), 200)}"
+              for c in rec.health.get("checks", []) if c.get("ok") is False]
+    health = f"{_HEALTH_ICON.get(rec.health_status, '➖')} {escape_markdown(rec.health_status)}"
+    rows = [("Health", health + (" (" + "; ".join(failed[:5]) + ")" if failed else ""))]
+    if rec.tests:
+        took = rec.tests.get("duration")
+        rows.append(("Tests", f"{_HEALTH_ICON['passing' if rec.tests_status == 'passed' else 'failing']} "
+                              f"{escape_markdown(rec.tests_status)}"
+                              + (f" in {float(took):.1f}s" if isinstance(took, int | float) else "")))
     return rows
 
 
@@ -238,11 +220,14 @@ def _full(inp: CommentInput) -> str:
     for _, action in inp.applied:
         counts[action] = counts.get(action, 0) + 1
     note = escape_markdown(inp.note) if inp.note else ""
+    rec = inp.record
+    tests_tail = (fenced(clip(str(rec.tests.get("output_tail", "")), MAX_ERROR_CHARS))
+                  if rec and rec.tests_status == "failed" and inp.status not in _GONE and rec.tests else "")
     if inp.status == "destroyed":
         note = (note + " " if note else "") + GONE_NOTE
     return render_template(
         TEMPLATE, marker=marker(inp.slug), slug=inp.slug, summary=_summary(inp), error=error,
-        note=note, next_steps=next_steps(inp),
+        tests_tail=tests_tail, note=note, next_steps=next_steps(inp),
         applied=applied, applied_counts=", ".join(f"{n} {a}" for a, n in sorted(counts.items())),
         outputs=_outputs(inp), differences=_differences(inp))
 

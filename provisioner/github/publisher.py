@@ -3,6 +3,7 @@ through ``GitHubPublisher``, or, without a token, a sink the CLI prints (``Offli
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -10,6 +11,7 @@ from provisioner.github.api import GitHubClient, GitHubError
 from provisioner.github.comment import marker, part_marker, parts_prefix
 
 ENVIRONMENT_PREFIX = "staging/"
+HEALTH_CONTEXT = "staging/health"   # the commit status of a stack's health checks and tests
 
 
 def environment_name(slug: str) -> str:
@@ -35,6 +37,8 @@ class Publisher(Protocol):
 
     def remove_environment(self, repo: str | None, environment: str) -> str: ...
 
+    def commit_status(self, repo: str | None, sha: str | None, state: str, description: str) -> str: ...
+
 
 class OfflinePublisher:
     """No GitHub token: no deployments; the comment goes to ``sink`` (stdout or a file)."""
@@ -51,6 +55,9 @@ class OfflinePublisher:
 
     def deactivate(self, repo: str | None, environment: str, description: str = "") -> int:
         return 0
+
+    def commit_status(self, repo: str | None, sha: str | None, state: str, description: str) -> str:
+        return "not posted (no GitHub token)"
 
     def comment(self, repo: str | None, pr: int | None, slug: str, bodies: Sequence[str], *,
                 create: bool) -> str:
@@ -104,6 +111,14 @@ class GitHubPublisher:
             self.client.create_deployment_status(repo, int(dep["id"]), "inactive", log_url=self.log_url,
                                                  description=description or "staging stack destroyed")
         return len(found)
+
+    def commit_status(self, repo: str | None, sha: str | None, state: str, description: str) -> str:
+        """``staging/health`` on the pull request's head commit (only for a commit sha)."""
+        if not (repo and sha and re.fullmatch(r"[0-9a-f]{40}", sha)):
+            return "not posted (no head commit)"
+        self.client.create_commit_status(repo, sha, state, context=HEALTH_CONTEXT,
+                                         description=description, target_url=self.log_url)
+        return f"{state} on {sha[:7]}"
 
     def comment(self, repo: str | None, pr: int | None, slug: str, bodies: Sequence[str], *,
                 create: bool) -> str:

@@ -13,8 +13,13 @@ from provisioner.errors import ProvisionerError
 
 def write_private_json(path: str | os.PathLike, data: Any) -> Path:
     """Write ``data`` as JSON, mode 0600, atomically (temp file, fsync, rename)."""
+    return write_private_text(path, json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False,
+                                               allow_nan=False) + "\n")
+
+
+def write_private_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text``, mode 0600, atomically (temp file, fsync, rename)."""
     target = Path(path)
-    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -17,6 +17,8 @@ class Options:
     lock_timeout: str | None = None
     backend_config: tuple[str, ...] = ()
     lock_id: str | None = None
+    out: str | None = None              # plan: write the plan to this file (``-out=``)
+    plan_file: str | None = None        # show: the saved plan to read
 
 
 DEFAULT_OPTIONS = Options()
@@ -41,6 +43,10 @@ COMMANDS: Mapping[str, CommandSpec] = {
                         frozenset({"destroy", "var_files", "lock_timeout"})),
     "apply": CommandSpec(("apply",), (*_RUN, "-auto-approve"), frozenset({"var_files", "lock_timeout"})),
     "destroy": CommandSpec(("destroy",), (*_RUN, "-auto-approve"), frozenset({"var_files", "lock_timeout"})),
+    # Drift: what changed outside Terraform, nothing proposed for the configuration.
+    "plan refresh-only": CommandSpec(("plan",), ("-refresh-only", *_RUN, "-detailed-exitcode"),
+                                     frozenset({"var_files", "lock_timeout", "out"})),
+    "show": CommandSpec(("show",), ("-json", "-no-color"), frozenset({"plan_file"})),
     "output": CommandSpec(("output",), ("-no-color", "-json")),
     "state list": CommandSpec(("state", "list"), ("-no-color",)),
     "state pull": CommandSpec(("state", "pull"), ()),
@@ -50,7 +56,7 @@ COMMANDS: Mapping[str, CommandSpec] = {
 
 
 # Exit codes that are not failures; everything else raises TerraformError.
-EXPECTED_CODES: Mapping[str, tuple[int, ...]] = {"plan": (0, 2)}
+EXPECTED_CODES: Mapping[str, tuple[int, ...]] = {"plan": (0, 2), "plan refresh-only": (0, 2)}
 
 
 def _set_options(options: Options) -> set[str]:
@@ -73,6 +79,8 @@ def build_args(command: str, *, options: Options | None = None) -> list[str]:
         raise ValueError(f"terraform {command} does not take {sorted(unsupported)}")
     if command == "force-unlock" and not options.lock_id:
         raise ValueError("terraform force-unlock needs a lock_id")
+    if command == "show" and not options.plan_file:
+        raise ValueError("terraform show needs a plan_file")
     argv = [*spec.words, *spec.flags]
     if options.destroy:
         argv.append("-destroy")
@@ -80,8 +88,12 @@ def build_args(command: str, *, options: Options | None = None) -> list[str]:
         argv.append(f"-lock-timeout={options.lock_timeout}")
     argv += [f"-var-file={path}" for path in options.var_files]
     argv += [f"-backend-config={value}" for value in options.backend_config]
+    if options.out:
+        argv.append(f"-out={options.out}")
     if options.lock_id:
         argv.append(options.lock_id)
+    if options.plan_file:
+        argv.append(options.plan_file)
     return argv
 
 

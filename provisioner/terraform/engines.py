@@ -105,7 +105,7 @@ def _to_result(command: str, workdir: str, captured: _Captured, started: float) 
         diagnostics=diagnostics,
         counts=counts,
         outputs=outputs,
-        has_changes=retcode == 2 if command == "plan" else None,
+        has_changes=retcode == 2 if command in EXPECTED_CODES else None,
         duration=time.monotonic() - started,
     )
 
@@ -214,6 +214,20 @@ class _EngineBase:
                 var_files: Sequence[str] = ()) -> RunResult:
         options = Options(var_files=tuple(var_files), lock_timeout=self._lock_timeout)
         return self._command("destroy", workdir, options, on_event)
+
+    def refresh_plan(self, workdir: StrPath, plan_file: str, *, var_files: Sequence[str] = ()) -> RunResult:
+        """``plan -refresh-only`` saved to ``plan_file``: what changed outside Terraform."""
+        options = Options(var_files=tuple(var_files), lock_timeout=self._lock_timeout, out=plan_file)
+        return self._command("plan refresh-only", workdir, options)
+
+    def show_plan(self, workdir: StrPath, plan_file: str) -> dict[str, Any]:
+        """``show -json`` of a saved plan: one JSON document (it holds sensitive values in clear)."""
+        captured = self._checked("show", workdir, Options(plan_file=plan_file))
+        try:
+            plan: dict[str, Any] = json.loads("\n".join(captured.lines) or "{}")
+            return plan
+        except ValueError as exc:
+            raise _library_error("show", os.fspath(workdir), exc) from exc
 
     def output(self, workdir: StrPath, *, mask_sensitive: bool = False) -> dict[str, Any]:
         """Root module outputs, name -> value (sensitive ones as "(sensitive)" with ``mask_sensitive``)."""

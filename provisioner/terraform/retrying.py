@@ -105,6 +105,13 @@ class RetryingEngine:
                 var_files: Sequence[str] = ()) -> RunResult:
         return self._call("destroy", self.inner.destroy, workdir, on_event=on_event, var_files=var_files)
 
+    def refresh_plan(self, workdir: StrPath, plan_file: str, *, var_files: Sequence[str] = ()) -> RunResult:
+        return self._call("plan refresh-only", self.inner.refresh_plan, workdir, plan_file,
+                          var_files=var_files)
+
+    def show_plan(self, workdir: StrPath, plan_file: str) -> dict[str, Any]:
+        return self._call("show", self.inner.show_plan, workdir, plan_file)
+
     def output(self, workdir: StrPath, *, mask_sensitive: bool = False) -> dict[str, Any]:
         return self._call("output", self.inner.output, workdir, mask_sensitive=mask_sensitive)
 

@@ -3,7 +3,8 @@
 Reasons a stack is torn down: expired, idle, PR closed / merged / gone, failed for
 longer than ``cleanup.failed_after``, record without state, state without record.
 Config drift (the baseline or overrides changed since the last apply) is reported,
-never destroyed. Teardowns run with bounded parallelism, each in its own process
+never destroyed; so are failing health checks and drift outside Terraform
+(usecases.audit_report). Teardowns run with bounded parallelism, each in its own process
 (``provisioner teardown --stack SLUG --json``), and the run goes on past failures.
 """
 
@@ -79,7 +80,7 @@ def _record_reason(rt: Runtime, rec: Record, now: float, states: set[str],
     pr = _pr_reason(rec, pr_state)
     if pr:
         return TEARDOWN, pr
-    if rec.status in ("ready", "failed") and rec.slug not in states:
+    if rec.status in ("ready", "unhealthy", "failed") and rec.slug not in states:
         return TEARDOWN, "record without state"
     return None
 
@@ -181,8 +182,10 @@ def pr_state_lookup(settings: Settings, env: Mapping[str, str]) -> PrState | Non
     return lambda number: client.pr_state(repo, number)
 
 
-def report_json(plan: Plan, *, dry_run: bool) -> str:
+def report_json(plan: Plan, *, dry_run: bool, audit: dict[str, Any] | None = None) -> str:
+    """The cleanup's JSON; ``audit``: the night's audit report as data (usecases.audit_report)."""
     return json.dumps({"dry_run": dry_run, "warnings": list(plan.warnings),
                        "stacks": [i.to_json() for i in plan.items],
-                       "failed": sum(1 for i in plan.items if i.result == "failed")},
-                      indent=2, sort_keys=True)
+                       "failed": sum(1 for i in plan.items if i.result == "failed"),
+                       **({"audit": audit} if audit is not None else {})},
+                      indent=2, sort_keys=True, default=str)

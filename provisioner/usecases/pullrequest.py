@@ -16,7 +16,7 @@ from typing import Any
 from provisioner.config import Settings
 from provisioner.domain.naming import StackId
 from provisioner.domain.record import Record
-from provisioner.errors import LockTimeout, ProvisionerError
+from provisioner.errors import HealthFailed, LockTimeout, ProvisionerError
 from provisioner.github.comment import HOURS_PER_MONTH, CommentInput, clip, render_comments
 from provisioner.github.events import Decision, Event, Policy, decide
 from provisioner.github.publisher import GitHubPublisher, OfflinePublisher, Publisher, environment_name
@@ -122,6 +122,23 @@ def _comment(job: _Job, stack: StackId, record: Record | None, *, status: str, d
     return "\n\n".join(bodies), job.publisher.comment(d.repo, pr or d.pr, stack.slug, bodies, create=create)
 
 
+def _health_status(job: _Job, record: Record | None) -> None:
+    """The stack's health and tests as a commit status on the head commit (best effort)."""
+    if record is None or not record.health:
+        return
+    failing = record.failing_checks
+    if failing or record.tests_status == "failed":
+        state = "failure"
+        text = f"failing: {', '.join(failing)}" if failing else "health passing; tests failed"
+    else:
+        state = "success"
+        text = f"health {record.health_status}" + (f", tests {record.tests_status}" if record.tests else "")
+    try:
+        job.publisher.commit_status(job.decision.repo, job.decision.ref, state, clip(text, 140))
+    except ProvisionerError as exc:
+        job.reporter.step(f"could not post the health status to GitHub: {exc}")
+
+
 def _report_failure(job: _Job, stack: StackId, deployment: Any, exc: ProvisionerError) -> None:
     """Best effort: a failure to report must not hide the failure itself."""
     d = job.decision
@@ -133,6 +150,8 @@ def _report_failure(job: _Job, stack: StackId, deployment: Any, exc: Provisioner
         if record is not None and record.branch != stack.branch:
             record = None  # the slug belongs to another branch: show nothing of its stack here
         _comment(job, stack, record, status=record.status if record else "failed", error=str(exc))
+        if isinstance(exc, HealthFailed):
+            _health_status(job, record)
     except ProvisionerError as again:
         job.reporter.step(f"could not report the failure to GitHub: {again}")
 
@@ -163,6 +182,7 @@ def _spinup(job: _Job) -> Outcome:
     job.publisher.finish_deployment(d.repo, deployment, "success",
                                     environment_url=url if isinstance(url, str) else None,
                                     description="staging stack ready")
+    _health_status(job, record)
     body, how = _comment(job, stack, record, status=record.status, differences=result.differences,
                          cost=cost_line(job.rt.settings, result.tfvars), applied=result.applied,
                          note=_shared_note(record, d.pr))

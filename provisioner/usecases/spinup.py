@@ -18,11 +18,13 @@ from provisioner.domain.naming import StackId
 from provisioner.domain.record import Record
 from provisioner.domain.tags import default_tags
 from provisioner.errors import ProvisionerError
+from provisioner.health import variable_digests
 from provisioner.render.model import Rendered
 from provisioner.safety import guard
 from provisioner.state import backend
 from provisioner.sweep import plan as sweep
 from provisioner.terraform.events import ChangeCounts, ResourceEvent
+from provisioner.usecases import health
 from provisioner.usecases.operation import Operation, failed, operation, resumed, unlocked
 from provisioner.usecases.preview import render_stack
 from provisioner.usecases.reporter import Reporter
@@ -61,9 +63,10 @@ class SpinupResult:
 
 
 def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool = False,
-           reset: bool = False) -> SpinupResult:
+           reset: bool = False, health_gate: bool = True) -> SpinupResult:
     """Create or update a stack (``reset``: destroy it first). Everything is checked before anything
-    is written: guard, render, secrets, slug ownership."""
+    is written: guard, render, secrets, slug ownership. After the apply the health checks and tests
+    run; a failing stack is kept and raises HealthFailed unless ``health_gate`` is off."""
     stack = resolve_stack(rt, req)
     guard.check(rt.settings, rt.aws, backend.location(rt.settings, stack.slug).key)
     owner = req.owner or default_owner()
@@ -77,7 +80,12 @@ def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool 
             teardown_held(op)
         result = _apply(op, req, owner, rendered)
         op.outcome.detail = "no changes" if result.no_changes else json.dumps(counts_dict(result.counts))
-        return result
+        applied = result.record
+        assert applied is not None
+        found = health.verify(rt, applied, reporter)
+        checked = rt.registry.put(health.stamped(found, applied), expected=applied)
+        health.gate(found, checked, enabled=health_gate)  # inside: the audit says it failed
+        return replace(result, record=checked)
 
 
 def _plan_only(rt: Runtime, stack: StackId, req: StackRequest, owner: str, rendered: Rendered,
@@ -141,7 +149,8 @@ def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered) -> 
         raise failed(rt, working, explain(rt.settings, rendered, exc)) from None
     done = rt.registry.put(replace(
         working, status="ready", outputs=outputs, digest=rendered.digest, last_applied_at=time.time(),
-        changes=counts_dict(result.counts)), expected=working)
+        changes=counts_dict(result.counts), variable_digests=variable_digests(rendered.tfvars)),
+        expected=working)
     return SpinupResult(stack, done, result.counts, False, rendered.differences, rendered.tfvars,
                         applied_resources(result.events))
 

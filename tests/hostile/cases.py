@@ -193,6 +193,13 @@ CONFIGS = [
      "message": ["stacks.name_limit", "valid integer"]},
     {"id": "config-name-limit-out-of-range", "config": {"extra": "[stacks]\nname_limit = 3"}, "exit": 2,
      "message": ["stacks.name_limit", "greater than or equal to 10"]},
+    {"id": "config-health-unknown-kind", "config": {"extra": "[health.checks.web]\nkind = 'htp'\nurl = 'x'"},
+     "exit": 2, "message": ["health.checks.web.kind", "unknown kind 'htp'", "did you mean 'http'"]},
+    {"id": "config-health-bad-template", "config": {"extra": "[health.checks.q]\nkind = 'sqs_queue'\n"
+                                                             "queue_url = '{{ outputs.queue_url'"},
+     "exit": 2, "message": ["health.checks.q.queue_url", "not a valid template"]},
+    {"id": "config-tests-empty-command", "config": {"extra": "[tests]\ncommand = ''"}, "exit": 2,
+     "message": ["tests.command", "is empty"]},
     {"id": "config-ttl-longer-than-max", "config": {"extra": "[stacks]\ndefault_ttl = '30d'"}, "exit": 2,
      "message": ["default_ttl is longer than max_ttl"]},
     {"id": "config-key-prefix-traversal", "config": {"backend": "key_prefix = '../escape'"}, "exit": 2,

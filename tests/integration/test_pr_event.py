@@ -85,6 +85,11 @@ def test_pr_preview_opened_synchronized_kept_closed(project, gh, tmp_path):
     assert dep["ref"] == load("pull_request.opened")["pull_request"]["head"]["sha"]
     assert gh.statuses(dep["id"]) == ["in_progress", "success"]
     assert dep["_statuses"][-1]["environment_url"] == url and dep["_statuses"][-1]["log_url"] == RUN_URL
+    # the example's health checks and smoke suite ran: in the comment and as a commit status
+    assert "| Health | ✅ passing |" in comment["body"] and "| Tests | ✅ passed in " in comment["body"]
+    health = gh.commit_statuses[(REPO, dep["ref"])][0]
+    assert health["state"] == "success" and health["context"] == "staging/health"
+    assert health["description"] == "health passing, tests passed" and health["target_url"] == RUN_URL
 
     synced = pr_event(project, gh, tmp_path, load("pull_request.synchronize"))
     assert f"stack {slug}: no changes" in synced.stdout

@@ -85,6 +85,13 @@ BUILD_ARGS_TABLE = [
     ("state list", Options(), ["state", "list", "-no-color"]),
     ("force-unlock", Options(lock_id="eb4bf716"), ["force-unlock", "-force", "-no-color", "eb4bf716"]),
     ("version", Options(), ["version", "-json"]),
+    ("plan refresh-only", Options(out="/s/drift.tfplan"),
+     ["plan", "-refresh-only", "-input=false", "-no-color", "-json", "-detailed-exitcode",
+      "-out=/s/drift.tfplan"]),
+    ("plan refresh-only", Options(out="d.tfplan", lock_timeout="60s", var_files=("x.json",)),
+     ["plan", "-refresh-only", "-input=false", "-no-color", "-json", "-detailed-exitcode",
+      "-lock-timeout=60s", "-var-file=x.json", "-out=d.tfplan"]),
+    ("show", Options(plan_file="d.tfplan"), ["show", "-json", "-no-color", "d.tfplan"]),
 ]
 
 
@@ -99,6 +106,10 @@ def test_build_args(command, options, expected):
     ("output", Options(var_files=("x",)), "does not take ['var_files']"),
     ("init", Options(lock_id="x"), "does not take ['lock_id']"),
     ("force-unlock", Options(), "needs a lock_id"),
+    ("show", Options(), "needs a plan_file"),
+    ("plan", Options(out="x"), "does not take ['out']"),
+    ("plan refresh-only", Options(destroy=True), "does not take ['destroy']"),
+    ("apply", Options(plan_file="x"), "does not take ['plan_file']"),
 ])
 def test_build_args_rejects(command, options, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -161,6 +172,46 @@ def test_python_terraform_cmd_passes_build_args_through(tmp_path, command):
     tf = RecordingTerraform(tmp_path)
     tf.cmd(*build_args(command))
     assert tf.argv == ["/opt/tf", *build_args(command)]
+
+
+@pytest.mark.parametrize(("command", "options"), [
+    ("plan refresh-only", Options(out="/s/drift.tfplan", var_files=("x.json",))),
+    ("show", Options(plan_file="/s/drift.tfplan")),
+])
+def test_python_terraform_cmd_passes_drift_commands_through(tmp_path, command, options):
+    tf = RecordingTerraform(tmp_path)
+    tf.cmd(*build_args(command, options=options))
+    assert tf.argv == ["/opt/tf", *build_args(command, options=options)]
+
+
+class ShowEngine(engine._EngineBase):
+    """Answers every command with fixed stdout and exit code, recording what it was asked."""
+
+    def __init__(self, stdout: str, retcode: int = 0) -> None:
+        super().__init__({})
+        self.stdout, self.retcode, self.asked = stdout, retcode, []
+
+    def _run(self, command, workdir, options, on_line=None):
+        self.asked.append(build_args(command, options=options))
+        return engine._Captured(tuple(self.stdout.splitlines()), "", self.retcode)
+
+
+def test_refresh_plan_exit_2_is_changes_not_failure(tmp_path):
+    eng = ShowEngine("", retcode=2)
+    result = eng.refresh_plan(tmp_path, "/s/drift.tfplan", var_files=("v.json",))
+    assert result.has_changes is True and result.retcode == 2
+    assert eng.asked[0][:2] == ["plan", "-refresh-only"] and "-out=/s/drift.tfplan" in eng.asked[0]
+    with pytest.raises(TerraformError):
+        ShowEngine("", retcode=1).refresh_plan(tmp_path, "x")
+
+
+def test_show_plan_reads_one_json_document(tmp_path):
+    assert ShowEngine('{"format_version": "1.2",\n "resource_drift": []}').show_plan(tmp_path, "p") == {
+        "format_version": "1.2", "resource_drift": []}
+    with pytest.raises(TerraformError):
+        ShowEngine("not json").show_plan(tmp_path, "p")
+    with pytest.raises(TerraformError):
+        ShowEngine("{}", retcode=1).show_plan(tmp_path, "p")
 
 
 def test_python_terraform_kwargs_only_for_its_methods():

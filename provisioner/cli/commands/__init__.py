@@ -16,12 +16,14 @@ from provisioner.cli.commands import (
     preview,
     shell,
     sweep,
+    verify,
 )
 
 COMMANDS: tuple[click.Command, ...] = (
     lifecycle.spinup, lifecycle.teardown,
     preview.render, preview.diff,
     inventory.list_cmd, inventory.status,
+    verify.health, verify.test_cmd, verify.drift,
     lifetime.extend, lifetime.keep, lifetime.audit,
     fleet.cleanup, sweep.sweep,
     pr.pr_event,

@@ -9,7 +9,7 @@ import click
 
 from provisioner.cli.context import Ctx, pass_ctx
 from provisioner.cli.options import branch_option, json_option, stack_request
-from provisioner.cli.output import age, echo_json, table
+from provisioner.cli.output import age, echo_json, health_cell, health_lines, table
 
 
 @click.command("list")
@@ -29,10 +29,10 @@ def list_cmd(ctx: Ctx, include_destroyed: bool, as_json: bool) -> None:
     if not records:
         click.echo("no staging environments")
         return
-    rows = [("STACK", "BRANCH", "PR", "OWNER", "STATUS", "AGE", "EXPIRES")]
+    rows = [("STACK", "BRANCH", "PR", "OWNER", "STATUS", "HEALTH", "AGE", "EXPIRES")]
     now = time.time()
     for r in records:
-        rows.append((r.slug, r.branch[:40], str(r.pr or "-"), r.owner[:20], r.status,
+        rows.append((r.slug, r.branch[:40], str(r.pr or "-"), r.owner[:20], r.status, health_cell(r),
                      age(now - r.created_at), expires_text(ctx.settings, r, now)))
     table(rows)
 
@@ -68,6 +68,7 @@ def status(ctx: Ctx, branch: str | None, as_json: bool) -> None:
                f"applied:  {age(now - rec.last_applied_at) + ' ago' if rec.last_applied_at else '-'}")
     if rec.error:
         click.echo(f"error:    {rec.error}")
+    click.echo("\n".join(health_lines(rec)))
     for name, value in sorted(rec.outputs.items()):
         click.echo(f"  {name} = {json.dumps(value)}")
     click.echo("scale-down from production (per hour, rough list prices):")

@@ -24,18 +24,20 @@ from provisioner.cli.output import counts, echo_json, err
 @pr_owner_options
 @click.option("--ttl", default=None, help="time to live, e.g. 48h (capped by stacks.max_ttl)")
 @click.option("--reset", is_flag=True, help="destroy the stack first, then create it afresh")
+@click.option("--no-health-gate", "no_gate", is_flag=True,
+              help="exit 0 even when the health checks or tests fail (the stack is kept either way)")
 @dry_run_option
 @json_option
 @pass_ctx
 def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl: str | None,
-           reset: bool, dry_run: bool, as_json: bool) -> None:
+           reset: bool, no_gate: bool, dry_run: bool, as_json: bool) -> None:
     """Create or update the staging stack of a branch (idempotent)."""
     from provisioner.usecases.expiryview import capped_note, expires_text
     from provisioner.usecases.spinup import spinup as run
 
     req = stack_request(branch, pr, owner, ttl)
     with reporter() as progress:
-        result = run(ctx.runtime(), req, progress, dry_run=dry_run, reset=reset)
+        result = run(ctx.runtime(), req, progress, dry_run=dry_run, reset=reset, health_gate=not no_gate)
     rec = result.record
     if as_json:
         echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "dry_run": result.dry_run,
@@ -47,7 +49,8 @@ def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl:
         click.echo(f"dry run for {result.stack.slug}: {counts(result.counts)}; nothing was applied")
         return
     headline = "no changes" if result.no_changes else counts(result.counts)
-    click.echo(f"stack {rec.slug} is {rec.status}: {headline}")
+    click.echo(f"stack {rec.slug} is {rec.status}: {headline}; health {rec.health_status}"
+               + ("" if rec.tests is None else f", tests {rec.tests_status}"))
     for name, value in sorted(rec.outputs.items()):
         click.echo(f"  {name} = {json.dumps(value)}")
     note = capped_note(ctx.settings, rec, ttl, "--ttl")
