@@ -51,6 +51,8 @@ class Project(_Strict, frozen=True):
     module_tree: str | None = None
     state_dir: str = ".provisioner"     # local working state
     name_variable: str = "name"         # root module variable that receives the slug
+    # folder names the per-stack copy of the module tree leaves out (Terraform never reads them)
+    copy_exclude: tuple[str, ...] = ("examples", "test", "tests", "docs", ".github")
 
 
 class Target(_Strict, frozen=True):

@@ -40,8 +40,9 @@ def format_differences(rendered: Rendered) -> str:
     """The differences as a fixed-width text table (templates/differences.txt.j2)."""
     from provisioner.support.templating import render_template
 
-    columns = ("variable", "production", "staging", "rule", "reason")
-    rows = [{"variable": _one_line(d.variable),
+    with_origin = any(d.origin for d in rendered.differences)
+    columns = ("variable", "production", *(("from",) if with_origin else ()), "staging", "rule", "reason")
+    rows = [{"variable": _one_line(d.variable), "from": os.path.basename(d.origin) or "-",
              "production": _show(d.production, d.mask("production"), "(not set)"),
              "staging": _show(d.staging, d.mask("staging"), "(module default)"), "rule": d.rule,
              "reason": _one_line(d.reason)}

@@ -17,6 +17,7 @@ class Options:
     lock_timeout: str | None = None
     backend_config: tuple[str, ...] = ()
     lock_id: str | None = None
+    workspace: str | None = None
 
 
 DEFAULT_OPTIONS = Options()
@@ -46,6 +47,9 @@ COMMANDS: Mapping[str, CommandSpec] = {
     "state pull": CommandSpec(("state", "pull"), ()),
     "force-unlock": CommandSpec(("force-unlock",), ("-force", "-no-color"), frozenset({"lock_id"})),
     "version": CommandSpec(("version",), ("-json",)),
+    # one Terraform workspace per stack, so terraform.workspace differs between stacks
+    "workspace select": CommandSpec(("workspace", "select"), ("-or-create=true", "-no-color"),
+                                    frozenset({"workspace"})),
 }
 
 
@@ -73,6 +77,8 @@ def build_args(command: str, *, options: Options | None = None) -> list[str]:
         raise ValueError(f"terraform {command} does not take {sorted(unsupported)}")
     if command == "force-unlock" and not options.lock_id:
         raise ValueError("terraform force-unlock needs a lock_id")
+    if command == "workspace select" and not options.workspace:
+        raise ValueError("terraform workspace select needs a workspace")
     argv = [*spec.words, *spec.flags]
     if options.destroy:
         argv.append("-destroy")
@@ -82,6 +88,8 @@ def build_args(command: str, *, options: Options | None = None) -> list[str]:
     argv += [f"-backend-config={value}" for value in options.backend_config]
     if options.lock_id:
         argv.append(options.lock_id)
+    if options.workspace:
+        argv.append(options.workspace)
     return argv
 
 

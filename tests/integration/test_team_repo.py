@@ -1,0 +1,247 @@
+"""The tool on a repository it was not written around: tests/teamrepo, shaped like a real team's
+(nested submodules reached by ../../, for_each over a map of objects, default_tags in locals with a
+``managed-by`` of their own, an aliased provider in a second region, a provider that assumes a role
+in a production account, a production ``backend "s3"`` block, a committed terraform.tfvars and
+common.auto.tfvars, a lock file from a Mac, a bucket named after terraform.workspace, a KMS key).
+
+Real CLI, real Terraform and provider, the moto server over HTTP; boto3 looks behind the tool's back,
+in both regions and under the production account's own credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import boto3
+import pytest
+from conftest import REPO, moto_server, run_cli
+
+from provisioner.domain import tags
+from provisioner.domain.naming import stack_id
+
+pytestmark = pytest.mark.integration
+
+TEAM_REPO = REPO / "tests" / "teamrepo"
+ROOT = Path("environments") / "orders"
+PRODUCTION_ACCOUNT = "210987654321"   # the account the team's provider assumes a role in
+REGIONS = ("us-east-1", "us-west-2")
+TEAM_TAGS = {"team": "orders", "cost-center": "cc-4711"}
+
+
+def write_config(repo: Path, moto_url: str, mirror: Path, name: str) -> Path:
+    cfg = repo / "staging.toml"
+    cfg.write_text(f"""
+[project]
+root_module = "{ROOT}"
+module_tree = "."
+baseline = "{ROOT / 'production.tfvars'}"
+overrides = "{ROOT / 'staging.overrides.toml'}"
+state_dir = ".provisioner"
+name_variable = "stack_name"
+
+[target]
+kind = "local"
+endpoint = "{moto_url}"
+
+[backend]
+bucket = "it-team-{name}-state"
+
+[registry]
+table = "it-team-{name}-envs"
+
+[engine]
+provider_mirror = "{mirror}"
+
+[production]
+account_ids = ["{PRODUCTION_ACCOUNT}"]
+state_buckets = ["acme-prod-tfstate"]
+""")
+    return cfg
+
+
+def copy_repo(dest: Path) -> Path:
+    shutil.copytree(TEAM_REPO, dest, ignore=shutil.ignore_patterns(".provisioner", "staging.toml"))
+    return dest
+
+
+def client(moto_url: str, service: str, region: str = "us-east-1"):
+    return boto3.client(service, endpoint_url=moto_url, region_name=region, aws_access_key_id="test",
+                        aws_secret_access_key="test")
+
+
+def production_clients(moto_url: str, region: str) -> dict:
+    """Clients under credentials of the production account: moto 5.2.5 ties an access key to an
+    account through AssumeRole (the access key id alone does not choose one)."""
+    role = f"arn:aws:iam::{PRODUCTION_ACCOUNT}:role/orders-deploy"
+    creds = client(moto_url, "sts").assume_role(RoleArn=role, RoleSessionName="it-check")["Credentials"]
+    session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
+                            aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds["SessionToken"], region_name=region)
+    out = {s: session.client(s, endpoint_url=moto_url) for s in ("sts", "s3", "sqs", "dynamodb", "kms")}
+    assert out["sts"].get_caller_identity()["Account"] == PRODUCTION_ACCOUNT
+    return out
+
+
+def tagged(moto_url: str, slug: str, region: str) -> dict[str, dict[str, str]]:
+    pages = client(moto_url, "resourcegroupstaggingapi", region).get_paginator("get_resources").paginate(
+        TagFilters=[{"Key": tags.STACK, "Values": [slug]}])
+    return {r["ResourceARN"]: {t["Key"]: t["Value"] for t in r["Tags"]}
+            for page in pages for r in page["ResourceTagMappingList"]}
+
+
+def kms_live(moto_url: str, arn: str) -> bool:
+    state = client(moto_url, "kms").describe_key(KeyId=arn)["KeyMetadata"]["KeyState"]
+    return state != "PendingDeletion"
+
+
+def live_tagged(moto_url: str, slug: str) -> list[str]:
+    """What still carries the stack's tag in either region, KMS keys pending deletion left out."""
+    return [arn for region in REGIONS for arn in tagged(moto_url, slug, region)
+            if ":kms:" not in arn or kms_live(moto_url, arn)]
+
+
+def buckets(moto_url: str) -> set[str]:
+    return {b["Name"] for b in client(moto_url, "s3").list_buckets()["Buckets"]}
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory, moto_url, provider_mirror):
+    repo = copy_repo(tmp_path_factory.mktemp("teamrepo") / "orders-infra")
+    return repo, write_config(repo, moto_url, provider_mirror, "main")
+
+
+def test_render_stages_what_terraform_would_load(team):
+    repo, cfg = team
+    doc = json.loads(run_cli(cfg, "render", "--branch", "feature/render", "--json").stdout)
+    variables = doc["variables"]
+    assert variables["namespace"] == "acme"                  # terraform.tfvars
+    assert variables["cost_center"] == "cc-4711"             # common.auto.tfvars
+    assert "report_retention_days" not in variables          # dropped: the module default applies
+    assert variables["orders_table"]["read_capacity"] == 5
+    diff = run_cli(cfg, "diff", "--branch", "feature/render").stdout
+    line = next(ln for ln in diff.splitlines() if ln.startswith("report_retention_days"))
+    assert "terraform.tfvars" in line and "400" in line and "(module default)" in line
+    differences = json.loads(run_cli(cfg, "diff", "--branch", "feature/render", "--json").stdout)
+    origin = {d["variable"]: d["origin"] for d in differences["differences"]}
+    assert origin["report_retention_days"].endswith("terraform.tfvars")
+    assert origin["orders_table"].endswith("production.tfvars")
+
+
+def test_reserved_team_tag_is_refused_at_render(tmp_path, moto_url, provider_mirror):
+    repo = copy_repo(tmp_path / "repo")
+    providers = repo / ROOT / "providers.tf"
+    providers.write_text(providers.read_text().replace('replica       = "true"',
+                                                       '"staging:owner" = "orders-team"'))
+    cfg = write_config(repo, moto_url, provider_mirror, "tags")
+    out = run_cli(cfg, "render", "--branch", "feature/tags", check=False)
+    assert out.returncode == 2, out.stderr
+    assert "providers.tf" in out.stderr and "'staging:owner'" in out.stderr and "reserved" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def plan_variables(repo: Path, slug: str, terraform: Path) -> dict:
+    """The variable values of a real plan of the stack's working directory (``show -json``)."""
+    workdir = repo / ".provisioner" / "stacks" / slug / "tree" / ROOT
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(repo / ".provisioner" / "terraform.rc"),
+           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "TF_IN_AUTOMATION": "1"}
+    subprocess.run([str(terraform), "plan", "-input=false", "-no-color", "-out=it.plan"], cwd=workdir,
+                   env=env, check=True, capture_output=True, timeout=300)
+    shown = subprocess.run([str(terraform), "show", "-json", "it.plan"], cwd=workdir, env=env, check=True,
+                           capture_output=True, text=True, timeout=120)
+    (workdir / "it.plan").unlink()
+    return {k: v["value"] for k, v in json.loads(shown.stdout)["variables"].items()}
+
+
+def test_team_repo_lifecycle(team, moto_url, terraform_binary):
+    repo, cfg = team
+    alpha, beta = stack_id("feature/orders-alpha"), stack_id("feature/orders-beta")
+    user_lock = (repo / ROOT / ".terraform.lock.hcl").read_bytes()
+
+    first = run_cli(cfg, "spinup", "--branch", alpha.branch, "--owner", "alice", "--json")
+    assert json.loads(first.stdout)["record"]["status"] == "ready"
+    assert "assume_role arn:aws:iam::210987654321:role/orders-deploy" in first.stderr
+    assert "not used on the local target" in first.stderr
+    again = json.loads(run_cli(cfg, "spinup", "--branch", alpha.branch, "--owner", "alice", "--json").stdout)
+    assert again["no_changes"], again["changes"]
+    # a second stack inits against the warm plugin cache: the Mac lock file would fail here
+    second = run_cli(cfg, "spinup", "--branch", beta.branch, "--owner", "bob", "--json")
+    assert json.loads(second.stdout)["record"]["status"] == "ready"
+
+    # the lock file: the stack's copy has this platform's h1 hash, the team's file is untouched
+    staged = repo / ".provisioner" / "stacks" / alpha.slug / "tree" / ROOT / ".terraform.lock.hcl"
+    assert "h1:goOMfGE4SjLps+hpxJFEM/pZFiNgvi6BMG8/w86+f6k=" in staged.read_text()
+    assert (repo / ROOT / ".terraform.lock.hcl").read_bytes() == user_lock
+
+    # the copy leaves out what Terraform never reads, and the variable files the render layered
+    tree = repo / ".provisioner" / "stacks" / alpha.slug / "tree"
+    assert (tree / "modules" / "queue-set" / "modules" / "dlq" / "main.tf").is_file()
+    for skipped in ("examples", "docs", ".github", ROOT / "terraform.tfvars", ROOT / "common.auto.tfvars"):
+        assert not (tree / skipped).exists(), skipped
+
+    # every resource in both regions carries the team's tags and the tool's
+    for slug, owner in ((alpha.slug, "alice"), (beta.slug, "bob")):
+        found = {**tagged(moto_url, slug, "us-east-1"), **tagged(moto_url, slug, "us-west-2")}
+        kinds = sorted(arn.split(":")[2] for arn in found)
+        assert kinds == ["dynamodb", "kms", "s3", "s3", "sqs", "sqs"], found   # ingest + dlq queues
+        for arn, t in found.items():
+            assert t[tags.MANAGED_BY] == tags.MANAGED_BY_VALUE, (arn, t)   # the team's "terraform" lost
+            assert t[tags.OWNER] == owner and t[tags.STACK] == slug
+            assert {k: t.get(k) for k in TEAM_TAGS} == TEAM_TAGS, (arn, t)
+        replica = f"acme-{slug}-replica"
+        assert found[f"arn:aws:s3:::{replica}"]["replica"] == "true"   # the aliased provider's own tags
+        assert found[f"arn:aws:s3:::acme-{slug}-reports"]["repository"] == "acme/orders-infra"
+        where = client(moto_url, "s3").get_bucket_location(Bucket=replica)["LocationConstraint"]
+        assert where == "us-west-2"
+
+    # one Terraform workspace per stack: the workspace-named buckets differ
+    assert {f"acme-{alpha.slug}-reports", f"acme-{beta.slug}-reports"} <= buckets(moto_url)
+
+    # the assumed role's production account holds nothing, in either region
+    for region in REGIONS:
+        prod = production_clients(moto_url, region)
+        assert prod["s3"].list_buckets()["Buckets"] == []
+        assert prod["sqs"].list_queues().get("QueueUrls", []) == []
+        assert prod["dynamodb"].list_tables()["TableNames"] == []
+        assert prod["kms"].list_keys()["Keys"] == []
+
+    # what render prints is what Terraform gets
+    rendered = json.loads(run_cli(cfg, "render", "--branch", alpha.branch, "--json").stdout)["variables"]
+    planned = plan_variables(repo, alpha.slug, terraform_binary)
+    assert {k: planned[k] for k in rendered} == rendered
+    assert planned["report_retention_days"] == 30   # dropped: the module default, not terraform.tfvars
+
+    # tear one stack down: its KMS key is pending deletion (counted as gone); the other's bucket stays
+    down = json.loads(run_cli(cfg, "teardown", "--branch", alpha.branch, "--json").stdout)
+    assert down["action"] == "destroyed"
+    assert live_tagged(moto_url, alpha.slug) == []
+    assert f"acme-{beta.slug}-reports" in buckets(moto_url)
+    assert f"acme-{alpha.slug}-reports" not in buckets(moto_url)
+    status = json.loads(run_cli(cfg, "status", "--branch", alpha.branch, "--json").stdout)
+    assert status["record"]["status"] == "destroyed"
+
+    run_cli(cfg, "teardown", "--branch", beta.branch)
+    swept = json.loads(run_cli(cfg, "sweep", "--json").stdout)
+    assert all(r["action"] != "failed" for r in swept["resources"]), swept
+    assert live_tagged(moto_url, alpha.slug) == [] and live_tagged(moto_url, beta.slug) == []
+
+
+def test_sweep_schedules_the_deletion_of_an_orphaned_kms_key(tmp_path, provider_mirror):
+    with moto_server(tmp_path) as url:   # a sweep --all-stacks covers the whole account: a private one
+        _sweep_kms(write_config(copy_repo(tmp_path / "repo"), url, provider_mirror, "kms"), url)
+
+
+def _sweep_kms(cfg: Path, moto_url: str) -> None:
+    orphan = "orphan-kms-1a2b3c4"
+    kms = client(moto_url, "kms")
+    key = kms.create_key(Tags=[{"TagKey": tags.MANAGED_BY, "TagValue": tags.MANAGED_BY_VALUE},
+                               {"TagKey": tags.STACK, "TagValue": orphan}])["KeyMetadata"]["Arn"]
+    doc = json.loads(run_cli(cfg, "sweep", "--all-stacks", "--json").stdout)
+    mine = [r for r in doc["resources"] if r["arn"] == key]
+    assert mine and mine[0]["action"] == "deleted", doc
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    again = json.loads(run_cli(cfg, "sweep", "--all-stacks", "--json").stdout)
+    assert key not in {r["arn"] for r in again["resources"]}
