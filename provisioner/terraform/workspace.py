@@ -116,8 +116,7 @@ def backend_override(root: RootModule, backend: dict[str, Any]) -> dict[str, Any
 
 
 def mirror_dir(settings: Settings) -> Path | None:
-    mirror = settings.engine.provider_mirror
-    return settings.path(mirror).resolve() if mirror else None
+    return settings.provider_mirror
 
 
 def _stage_lock_file(settings: Settings, ws: Workspace) -> list[str]:

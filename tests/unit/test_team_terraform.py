@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from provisioner import config
-from provisioner.errors import RefusedError, RenderError
+from provisioner.errors import ConfigError, RefusedError, RenderError
 from provisioner.render.baseline import load_baseline
 from provisioner.render.model import ModuleVariable
 from provisioner.render.varfiles import layered, variable_files
@@ -200,3 +200,61 @@ def test_workspace_select_creates_when_missing():
         "workspace", "select", "-or-create=true", "-no-color", "s-1"]
     with pytest.raises(ValueError):
         build_args("workspace select")
+
+
+@pytest.mark.parametrize(("constraint", "version", "clause"), [
+    (">= 3.30.0, < 4.0.0", "3.39.0", None),
+    ("~> 3.39", "3.39.0", None),
+    ("~> 3.0", "3.39.0", None),
+    ("~> 3.40.0", "3.39.0", "~> 3.40.0"),
+    (">= 4.0", "3.39.0", ">= 4.0"),
+    (">= 3.0, != 3.39.0", "3.39.0", "!= 3.39.0"),
+    ("~> 5.0", "3.39.0", "~> 5.0"),
+    ("", "3.39.0", None),
+])
+def test_which_constraint_excludes_the_mirrors_version(constraint, version, clause):
+    from provisioner.usecases.doctor_module import excluding_clause
+
+    assert excluding_clause(constraint, version) == clause
+
+
+def test_doctor_names_the_constraint_and_the_providers_the_mirror_lacks(tmp_path):
+    from provisioner.usecases.doctor_module import ModuleProblem, check_constraints
+
+    mirror = tmp_path / "mirror" / "registry.terraform.io" / "hashicorp" / "aws"
+    mirror.mkdir(parents=True)
+    (mirror / "terraform-provider-aws_3.39.0_linux_amd64.zip").write_bytes(b"")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "versions.tf").write_text('''terraform {
+  required_providers {
+    aws    = { source = "hashicorp/aws", version = ">= 4.0" }
+    random = { source = "hashicorp/random", version = "~> 3.5" }
+  }
+}
+''')
+    for name in ("b.tfvars", "o.toml"):
+        (tmp_path / name).touch()
+    settings = config.validate({"project": {"root_module": "m", "baseline": "b.tfvars", "overrides": "o.toml"},
+                                "engine": {"provider_mirror": "mirror"}}, base_dir=str(tmp_path))
+    with pytest.raises(ModuleProblem) as err:
+        check_constraints({"settings": settings})
+    assert "hashicorp/aws 3.39.0 in the mirror is excluded by '>= 4.0'" in str(err.value)
+    assert "hashicorp/random (required_providers.random) is not in the mirror" in str(err.value)
+
+
+def test_engine_command_is_relative_to_the_config_file_or_found_on_path(tmp_path, monkeypatch):
+    binary = tmp_path / "bin" / "terraform"
+    binary.parent.mkdir()
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    for name in ("m", "b.tfvars", "o.toml"):
+        (tmp_path / name).touch()
+    project = {"root_module": "m", "baseline": "b.tfvars", "overrides": "o.toml"}
+    relative = config.validate({"project": project, "engine": {"command": "bin/terraform"}},
+                               base_dir=str(tmp_path))
+    assert relative.engine_command == str(binary)
+    monkeypatch.setenv("PATH", str(binary.parent))
+    bare = config.validate({"project": project, "engine": {"command": "terraform"}}, base_dir=str(tmp_path))
+    assert bare.engine_command == str(binary)
+    with pytest.raises(ConfigError, match="on PATH"):
+        config.validate({"project": project, "engine": {"command": "tofu"}}, base_dir=str(tmp_path))
