@@ -234,8 +234,9 @@ def test_doctor_names_the_constraint_and_the_providers_the_mirror_lacks(tmp_path
 ''')
     for name in ("b.tfvars", "o.toml"):
         (tmp_path / name).touch()
-    settings = config.validate({"project": {"root_module": "m", "baseline": "b.tfvars", "overrides": "o.toml"},
-                                "engine": {"provider_mirror": "mirror"}}, base_dir=str(tmp_path))
+    project = {"root_module": "m", "baseline": "b.tfvars", "overrides": "o.toml"}
+    settings = config.validate({"project": project, "engine": {"provider_mirror": "mirror"}},
+                               base_dir=str(tmp_path))
     with pytest.raises(ModuleProblem) as err:
         check_constraints({"settings": settings})
     assert "hashicorp/aws 3.39.0 in the mirror is excluded by '>= 4.0'" in str(err.value)
