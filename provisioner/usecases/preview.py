@@ -37,8 +37,13 @@ def render_stack(settings: Settings, stack: StackId, pr: int | None, owner: str)
     rendered = render(baseline, overrides, module_vars, ctx, injected=injected, guards=guards)
     if not files:
         return rendered
-    return replace(rendered, differences=tuple(replace(d, origin=origins.get(d.variable, "")) if
+    return replace(rendered, differences=tuple(replace(d, origin=origins.get(_head(d.variable), "")) if
                                                d.rule != "injected" else d for d in rendered.differences))
+
+
+def _head(path: str) -> str:
+    """The variable a key path (``table.read_capacity``, ``queues["x"]``) starts with."""
+    return path.split(".", 1)[0].split("[", 1)[0]
 
 
 def preview(settings: Settings, req: StackRequest) -> tuple[StackId, Rendered]:

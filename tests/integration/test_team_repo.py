@@ -128,7 +128,23 @@ def test_render_stages_what_terraform_would_load(team):
     differences = json.loads(run_cli(cfg, "diff", "--branch", "feature/render", "--json").stdout)
     origin = {d["variable"]: d["origin"] for d in differences["differences"]}
     assert origin["report_retention_days"].endswith("terraform.tfvars")
-    assert origin["orders_table"].endswith("production.tfvars")
+    assert origin["orders_table.read_capacity"].endswith("production.tfvars")
+    assert variables["queues"] == {"ingest": {"visibility_timeout": 60, "retention_seconds": 3600}}
+    rows = {ln.split()[0]: ln for ln in diff.splitlines() if ln.startswith(("orders_table", "queues"))}
+    assert set(rows) == {"orders_table.read_capacity", "orders_table.write_capacity", 'queues["billing"]',
+                         "queues.ingest.retention_seconds"}   # nested changes, path by path
+
+
+def test_a_partial_object_set_fails_at_render_not_at_plan(tmp_path, moto_url, provider_mirror):
+    repo = copy_repo(tmp_path / "repo")
+    (repo / ROOT / "staging.overrides.toml").write_text(
+        '[overrides.orders_table]\nrule = "set"\nvalue = { billing_mode = "PAY_PER_REQUEST" }\n'
+        'reason = "On demand is cheaper for previews."\n')
+    cfg = write_config(repo, moto_url, provider_mirror, "partial")
+    out = run_cli(cfg, "spinup", "--branch", "feature/partial", check=False)
+    assert out.returncode == 2, out.stderr
+    assert "orders_table.read_capacity" in out.stderr and "required" in out.stderr
+    assert not (repo / ".provisioner" / "stacks").exists()
 
 
 def test_reserved_team_tag_is_refused_at_render(tmp_path, moto_url, provider_mirror):
