@@ -59,7 +59,8 @@ def kill_spinup_once_locked(cfg, branch: str, bucket: str, lock_key: str, moto_u
     try:
         # the apply's lock: selecting the stack's new Terraform workspace takes the lock briefly too
         def applying() -> bool:
-            return "terraform apply" in log.read_text(errors="replace") and lock_exists(client, bucket, lock_key)
+            started_apply = "terraform apply" in log.read_text(errors="replace")
+            return started_apply and lock_exists(client, bucket, lock_key)
 
         assert wait_until(lambda: proc.poll() is not None or applying(), 300), \
             "Terraform never took the state lock"

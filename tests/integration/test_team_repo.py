@@ -261,3 +261,22 @@ def _sweep_kms(cfg: Path, moto_url: str) -> None:
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
     again = json.loads(run_cli(cfg, "sweep", "--all-stacks", "--json").stdout)
     assert key not in {r["arn"] for r in again["resources"]}
+
+
+def test_on_the_aws_target_a_provider_role_in_production_is_refused_before_anything(tmp_path, moto_url,
+                                                                                     provider_mirror):
+    """target.kind = "aws" against the emulator (boto3 honours AWS_ENDPOINT_URL): the tool's own
+    identity is a staging account, but the team's provider would assume a role in production."""
+    repo = copy_repo(tmp_path / "repo")
+    cfg = write_config(repo, moto_url, provider_mirror, "awstarget")
+    cfg.write_text(cfg.read_text().replace('kind = "local"', 'kind = "aws"').replace(
+        f'endpoint = "{moto_url}"', ""))
+    env = {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    out = run_cli(cfg, "spinup", "--branch", "feature/aws-target", env=env, check=False)
+    assert out.returncode == 3, out.stderr
+    assert "arn:aws:iam::210987654321:role/orders-deploy" in out.stderr and "production" in out.stderr
+    assert "it-team-awstarget-state" not in buckets(moto_url)
+    assert not (repo / ".provisioner" / "stacks").exists()
+    for region in REGIONS:
+        prod = production_clients(moto_url, region)
+        assert prod["s3"].list_buckets()["Buckets"] == [] and prod["kms"].list_keys()["Keys"] == []
