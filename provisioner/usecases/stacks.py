@@ -143,7 +143,7 @@ def init(rt: Runtime, ws: workspace.Workspace, engine: Engine, reporter: Reporte
         try:
             engine.init(str(ws.module_dir))
         except TerraformError as exc:
-            if "checksums" not in str(exc) and "lock file" not in str(exc):
+            if not any(sign in str(exc) for sign in _LOCK_REJECTED):
                 raise
             reporter.step("note: Terraform rejected the stack's copy of .terraform.lock.hcl "
                           f"({_first_line(exc)}); rebuilding it once (the repository's file is not touched)")
@@ -151,6 +151,11 @@ def init(rt: Runtime, ws: workspace.Workspace, engine: Engine, reporter: Reporte
             engine.init(str(ws.module_dir))
     engine.select_workspace(str(ws.module_dir), ws.root.name)
     workspace.mark_initialised(rt.settings, ws)
+
+
+# How Terraform says it will not use the (stack's copy of the) lock file.
+_LOCK_REJECTED = ("does not match any of the checksums", "dependency lock file", "lock file",
+                  "previously-selected version")
 
 
 def _first_line(exc: Exception) -> str:

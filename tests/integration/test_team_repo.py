@@ -280,3 +280,21 @@ def test_on_the_aws_target_a_provider_role_in_production_is_refused_before_anyth
     for region in REGIONS:
         prod = production_clients(moto_url, region)
         assert prod["s3"].list_buckets()["Buckets"] == [] and prod["kms"].list_keys()["Keys"] == []
+
+
+def test_a_lock_file_terraform_rejects_is_rebuilt_once_with_a_note(tmp_path, moto_url, provider_mirror):
+    repo = copy_repo(tmp_path / "repo")
+    lock = repo / ROOT / ".terraform.lock.hcl"
+    # pinned on a Mac to a release the offline mirror does not have: Terraform refuses the lock
+    lock.write_text(lock.read_text().replace('version     = "3.39.0"', 'version     = "3.38.0"'))
+    before = lock.read_bytes()
+    cfg = write_config(repo, moto_url, provider_mirror, "badlock")
+    out = run_cli(cfg, "spinup", "--branch", "feature/bad-lock", "--dry-run", "--json")
+    assert "rejected the stack's copy of .terraform.lock.hcl" in out.stderr
+    assert "rebuilding it once" in out.stderr
+    assert json.loads(out.stdout)["changes"]["add"] > 5
+    assert lock.read_bytes() == before   # the repository's file is never written
+    again = run_cli(cfg, "spinup", "--branch", "feature/bad-lock", "--dry-run")
+    assert "rebuilding" not in again.stderr   # the rebuilt lock is kept while the team's file is unchanged
+    assert not [k for k in (client(moto_url, "s3").list_objects_v2(Bucket="it-team-badlock-state")
+                            .get("Contents") or [])]   # a dry run leaves no state behind
