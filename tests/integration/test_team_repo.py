@@ -250,6 +250,17 @@ def test_sweep_schedules_the_deletion_of_an_orphaned_kms_key(tmp_path, provider_
         _sweep_kms(write_config(copy_repo(tmp_path / "repo"), url, provider_mirror, "kms"), url)
 
 
+def test_doctor_reads_the_team_repo(team):
+    _repo, cfg = team
+    report = json.loads(run_cli(cfg, "doctor", "--json", check=False).stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["module providers"]["ok"], checks["module providers"]
+    assert "fit every constraint" in checks["module providers"]["detail"]
+    assert checks["workspace names"]["ok"] and "main.tf read terraform.workspace" in \
+        checks["workspace names"]["detail"]
+    assert "registry.terraform.io" in checks["registry"]["detail"]
+
+
 def _sweep_kms(cfg: Path, moto_url: str) -> None:
     orphan = "orphan-kms-1a2b3c4"
     kms = client(moto_url, "kms")
@@ -259,8 +270,13 @@ def _sweep_kms(cfg: Path, moto_url: str) -> None:
     mine = [r for r in doc["resources"] if r["arn"] == key]
     assert mine and mine[0]["action"] == "deleted", doc
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    # a secret in its recovery window is on its way out too: nothing to sweep, nothing to fail on
+    secrets = client(moto_url, "secretsmanager")
+    ours = [{"Key": tags.MANAGED_BY, "Value": tags.MANAGED_BY_VALUE}, {"Key": tags.STACK, "Value": orphan}]
+    secret = secrets.create_secret(Name="orphan-kms-secret", SecretString="x", Tags=ours)["ARN"]
+    secrets.delete_secret(SecretId=secret, RecoveryWindowInDays=7)
     again = json.loads(run_cli(cfg, "sweep", "--all-stacks", "--json").stdout)
-    assert key not in {r["arn"] for r in again["resources"]}
+    assert {key, secret}.isdisjoint({r["arn"] for r in again["resources"]}), again
 
 
 def test_on_the_aws_target_a_provider_role_in_production_is_refused_before_anything(tmp_path, moto_url,
