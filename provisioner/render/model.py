@@ -98,6 +98,7 @@ class Rendered:
     tfvars: dict
     differences: tuple[Difference, ...]
     digest: str
+    notes: tuple[str, ...] = ()   # warnings for the user (stderr), never part of the variables
 
 
 NO_GUARDS = Guards()

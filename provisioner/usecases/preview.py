@@ -5,6 +5,7 @@ production, the inputs digest and the cost view. Reads files only: no AWS, no em
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from provisioner.config import Settings
@@ -26,7 +27,8 @@ from provisioner.usecases.stacks import StackRequest, default_owner, stack_of
 def render_stack(settings: Settings, stack: StackId, pr: int | None, owner: str) -> Rendered:
     """Baseline + overrides -> Rendered, for this stack."""
     s = settings
-    check_user_tags(read_root_module(s.root_module))
+    root = read_root_module(s.root_module)
+    check_user_tags(root)
     overrides = load_overrides(str(s.path(s.project.overrides)))
     module_vars = module_variables(str(s.root_module))
     files = variable_files(s.root_module, s.path(s.project.baseline))
@@ -35,6 +37,11 @@ def render_stack(settings: Settings, stack: StackId, pr: int | None, owner: str)
     injected = {s.project.name_variable: (stack.slug, "stack name derived from the branch")}
     guards = Guards(identifiers=s.production.forbidden, secrets=s.secrets, source=s.source)
     rendered = render(baseline, overrides, module_vars, ctx, injected=injected, guards=guards)
+    if root.workspace_files:
+        names = ", ".join(Path(f).name for f in root.workspace_files)
+        note = (f"{names} read terraform.workspace: this stack runs in workspace {stack.slug!r} (never "
+                "'default'), so names built from it differ from production's and between stacks")
+        rendered = replace(rendered, notes=(note,))
     if not files:
         return rendered
     return replace(rendered, differences=tuple(replace(d, origin=origins.get(_head(d.variable), "")) if

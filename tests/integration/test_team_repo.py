@@ -116,7 +116,9 @@ def team(tmp_path_factory, moto_url, provider_mirror):
 
 def test_render_stages_what_terraform_would_load(team):
     repo, cfg = team
-    doc = json.loads(run_cli(cfg, "render", "--branch", "feature/render", "--json").stdout)
+    out = run_cli(cfg, "render", "--branch", "feature/render", "--json")
+    assert "main.tf read terraform.workspace" in out.stderr and "render-" in out.stderr
+    doc = json.loads(out.stdout)
     variables = doc["variables"]
     assert variables["namespace"] == "acme"                  # terraform.tfvars
     assert variables["cost_center"] == "cc-4711"             # common.auto.tfvars
