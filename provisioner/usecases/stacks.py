@@ -112,8 +112,12 @@ def prepare_workspace(rt: Runtime, stack: naming.StackId, tfvars: dict, tag_valu
 
 
 def stack_regions(settings: Settings) -> tuple[str, ...]:
-    """Every region a stack's provider blocks name, besides the target's."""
-    return read_root_module(settings.root_module).regions
+    """Every region a stack's provider blocks name, besides the target's (none when the root module
+    cannot be read: the sweep and the teardown check then cover the target's region only)."""
+    try:
+        return read_root_module(settings.root_module).regions
+    except BadInput:
+        return ()
 
 
 def check_providers(rt: Runtime, reporter: Reporter) -> None:
