@@ -88,10 +88,12 @@ def validate(data: dict[str, Any], *, source: str = "<dict>", base_dir: str = ".
         if not settings.path(getattr(settings.project, key)).exists():
             raise ConfigError(source, f"project.{key}", f"{getattr(settings.project, key)!r} does not exist")
     if settings.engine.command != "embedded":
-        cmd = Path(settings.engine.command)
+        cmd = Path(settings.engine_command)
         if not (cmd.is_file() and os.access(cmd, os.X_OK)):
+            where = "on PATH" if "/" not in settings.engine.command else f"relative to {base_dir}"
             raise ConfigError(source, "engine.command",
-                              f"{settings.engine.command!r} is not an executable terraform/tofu binary")
+                              f"{settings.engine.command!r} is not an executable terraform/tofu binary "
+                              f"({where})")
     return settings
 
 

@@ -52,6 +52,8 @@ class Project(_Strict, frozen=True):
     module_tree: str | None = None
     state_dir: str = ".provisioner"     # local working state
     name_variable: str = "name"         # root module variable that receives the slug
+    # folder names the per-stack copy of the module tree leaves out (Terraform never reads them)
+    copy_exclude: tuple[str, ...] = ("examples", "test", "tests", "docs", ".github")
 
 
 class Target(_Strict, frozen=True):
@@ -264,5 +266,31 @@ class Settings(_Strict, frozen=True):
     def module_tree(self) -> Path:
         tree = self.project.module_tree
         return self.path(tree) if tree else self.root_module.parent
+
+    @property
+    def engine_command(self) -> str:
+        """``embedded``, or the terraform/tofu executable: a path relative to the config file, or a
+        bare name looked up on PATH (returned as given when nothing is found there)."""
+        cmd = self.engine.command
+        if cmd == "embedded":
+            return cmd
+        if "/" not in cmd:
+            import shutil
+
+            return shutil.which(cmd) or cmd
+        return str(self.path(cmd).resolve())
+
+    @property
+    def default_mirror(self) -> Path:
+        """Where ``provisioner mirror build`` writes without ``--dest`` or ``engine.provider_mirror``."""
+        return self.state_dir / "provider-mirror"
+
+    @property
+    def provider_mirror(self) -> Path | None:
+        """``engine.provider_mirror``, else the default mirror when one has been built."""
+        if self.engine.provider_mirror:
+            return self.path(self.engine.provider_mirror).resolve()
+        built = self.default_mirror / "registry.terraform.io"
+        return self.default_mirror.resolve() if built.is_dir() else None
 
 

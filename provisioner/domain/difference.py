@@ -36,6 +36,7 @@ class Difference:
     reason: str
     sensitive: bool = False
     production_only: bool = False   # the production value itself must not travel (reports, PR comments)
+    origin: str = ""                # the variable file the production value came from (when several)
 
     def mask(self, column: str) -> str | None:
         """The label that replaces the value in ``column`` ("production"/"staging"), or None to show it."""
@@ -53,4 +54,5 @@ class Difference:
             return self.mask(column) or value
         return {"variable": self.variable, "production": shown("production", self.production, "(not set)"),
                 "staging": shown("staging", self.staging, "(module default)"), "rule": self.rule,
-                "reason": self.reason, "sensitive": self.sensitive, "production_only": self.production_only}
+                "reason": self.reason, "sensitive": self.sensitive, "production_only": self.production_only,
+                "origin": self.origin}

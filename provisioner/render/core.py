@@ -33,6 +33,7 @@ from provisioner.render.model import (
     RenderContext,
     Rendered,
 )
+from provisioner.render.paths import KeyPath, get_at, parse_path, set_at, type_problem
 from provisioner.render.rules import RULES
 from provisioner.render.values import canonical, same, suggest, type_kind, value_kind
 
@@ -80,10 +81,15 @@ def _check_injected(baseline: Baseline, overrides: tuple[Override, ...],
 
 def _check_overrides_unique(overrides: tuple[Override, ...]) -> None:
     seen: set[str] = set()
+    whole = {o.variable for o in overrides if not parse_path(o.variable, o.source).steps}
     for override in overrides:
         if override.variable in seen:
             raise RenderError(override.source, override.variable, "is overridden twice")
         seen.add(override.variable)
+        head = parse_path(override.variable, override.source).variable
+        if head != override.variable and head in whole:
+            raise RenderError(override.source, override.variable, f"{head} is also overridden as a whole; "
+                                                                  "override either the whole value or parts")
 
 
 def _check_production_only_covered(baseline: Baseline, overrides: tuple[Override, ...]) -> None:
@@ -122,9 +128,47 @@ def _apply(override: Override, baseline: Baseline, module_vars: Mapping[str, Mod
     staging = RULES[override.rule](override, production, declared, context)
     if staging is not UNSET:
         _check_kind(name, staging, production, declared, override.source, override.rule)
+        declared_type = declared.type if declared is not None else None
+        problem = type_problem(staging, declared_type, name)
+        if problem:
+            raise RenderError(override.source, name, f"{override.rule} gives a value that does not fit the "
+                                                     f"declared type {declared_type}: {problem}")
     if name in baseline.production_only:
         _guard_production_only(override, staging, production, baseline.production_only[name], declared)
     return staging
+
+
+def _apply_part(override: Override, path: KeyPath, tfvars: Mapping, baseline: Baseline,
+                module_vars: Mapping[str, ModuleVariable], context: RenderContext) -> tuple[Any, Any, Any]:
+    """(production part, staging part, new whole value) of an override on a key path."""
+    name, where = path.variable, (override.source, override.variable)
+    declared = module_vars.get(name)
+    whole = tfvars.get(name, UNSET)
+    if whole is UNSET and declared is not None and declared.has_default:
+        whole = declared.default
+    if whole is UNSET:
+        raise RenderError(*where, "neither the production values nor the module default set "
+                                  f"{name}", suggest(name, [*tfvars, *module_vars]))
+    if name in baseline.production_only:
+        raise RenderError(*where, f"{name} is production-only ({baseline.production_only[name]}); replace it "
+                                  "as a whole, not in parts")
+    try:
+        production = get_at(whole, path, override.source)
+    except RenderError:
+        if override.rule != "set":
+            raise
+        production = UNSET   # set may add a map key
+    if override.rule == "drop":
+        staging = UNSET
+    else:
+        staging = RULES[override.rule](override, production, None, context)
+        _check_kind(override.variable, staging, production, None, override.source, override.rule)
+    new_whole = set_at(whole, path.steps, staging)
+    declared_type = declared.type if declared is not None else None
+    problem = type_problem(new_whole, declared_type, name)
+    if problem:
+        raise RenderError(*where, f"the value no longer fits the declared type {declared_type}: {problem}")
+    return production, staging, new_whole
 
 
 def inputs_digest(baseline: Baseline, overrides: tuple[Override, ...]) -> str:
@@ -154,6 +198,13 @@ def render(baseline: Baseline, overrides: tuple[Override, ...], module_vars: Map
     sources = dict.fromkeys(tfvars, baseline.path)
     differences = []
     for override in overrides:
+        path = parse_path(override.variable, override.source)
+        if path.steps:
+            part, staging, tfvars[path.variable] = _apply_part(override, path, tfvars, baseline, module_vars,
+                                                               context)
+            sources[path.variable] = override.source
+            differences.append(Difference(override.variable, part, staging, override.rule, override.reason))
+            continue
         name = override.variable
         staging = _apply(override, baseline, module_vars, context)
         if staging is UNSET:

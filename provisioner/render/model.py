@@ -22,10 +22,11 @@ RULE_KEYS: Mapping[str, frozenset[str]] = MappingProxyType({
     "set": frozenset({"value"}),
     "template": frozenset({"template"}),
     "drop": frozenset(),
+    "merge": frozenset({"value"}),
 })
 
 REQUIRED: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "scale": ("factor",), "set": ("value",), "template": ("template",), "drop": (),
+    "scale": ("factor",), "set": ("value",), "template": ("template",), "drop": (), "merge": ("value",),
 })
 
 ROUNDING = ("ceil", "floor", "round", "none")
@@ -97,6 +98,7 @@ class Rendered:
     tfvars: dict
     differences: tuple[Difference, ...]
     digest: str
+    notes: tuple[str, ...] = ()   # warnings for the user (stderr), never part of the variables
 
 
 NO_GUARDS = Guards()

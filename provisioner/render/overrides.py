@@ -116,10 +116,17 @@ def _check_template(params: Mapping, source: str, variable: str) -> None:
                                             f"{exc.message}") from exc
 
 
+def _check_merge(params: Mapping, source: str, variable: str) -> None:
+    if not isinstance(params["value"], Mapping):
+        raise RenderError(source, variable, "merge needs a table: the keys to change in the production value")
+    _check_set(params, source, variable)
+
+
 def _check_nothing(params: Mapping, source: str, variable: str) -> None:
     return None
 
 
 _CHECK_PARAMS = MappingProxyType({
     "scale": _check_scale, "set": _check_set, "template": _check_template, "drop": _check_nothing,
+    "merge": _check_merge,
 })

@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from provisioner.domain.difference import UNSET
+from provisioner.domain.difference import UNSET, Difference
 from provisioner.render.model import Rendered
+from provisioner.render.paths import leaf_changes
 
 DIFFERENCES_TEMPLATE = "differences.txt.j2"
 REPORT_VALUE_WIDTH = 40
@@ -29,7 +30,21 @@ def _show(value: Any, mask: str | None, unset: str, width: int = REPORT_VALUE_WI
         return mask
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
-    return text if len(text) <= width else text[:width - 1] + "…"
+    if len(text) <= width:
+        return text
+    return text[:width - 1] + f"… (+{len(text) - width + 1} characters; diff --json shows all)"
+
+
+def _parts(d: Difference) -> list[tuple[str, Any, Any]]:
+    """A difference path by path: objects and lists that both sides hold are walked to what changed."""
+    nested = all(isinstance(v, dict | list) for v in (d.production, d.staging))
+    if d.mask("production") or d.mask("staging") or not nested:
+        return [(d.variable, d.production, d.staging)]
+    return leaf_changes(d.production, d.staging, d.variable) or [(d.variable, d.production, d.staging)]
+
+
+def _is_part(path: str) -> bool:
+    return "." in path or "[" in path
 
 
 def _one_line(text: str) -> str:
@@ -40,12 +55,14 @@ def format_differences(rendered: Rendered) -> str:
     """The differences as a fixed-width text table (templates/differences.txt.j2)."""
     from provisioner.support.templating import render_template
 
-    columns = ("variable", "production", "staging", "rule", "reason")
-    rows = [{"variable": _one_line(d.variable),
-             "production": _show(d.production, d.mask("production"), "(not set)"),
-             "staging": _show(d.staging, d.mask("staging"), "(module default)"), "rule": d.rule,
+    with_origin = any(d.origin for d in rendered.differences)
+    columns = ("variable", "production", *(("from",) if with_origin else ()), "staging", "rule", "reason")
+    rows = [{"variable": _one_line(path), "from": os.path.basename(d.origin) or "-",
+             "production": _show(production, d.mask("production"), "(not set)"),
+             "staging": _show(staging, d.mask("staging"), "(removed)" if _is_part(path) else
+                              "(module default)"), "rule": d.rule,
              "reason": _one_line(d.reason)}
-            for d in rendered.differences]
+            for d in rendered.differences for path, production, staging in _parts(d)]
     headers = {column: column for column in columns}
     widths = {column: max([len(headers[column])] + [len(row[column]) for row in rows]) for column in columns}
     dashes = {column: "-" * widths[column] for column in columns}

@@ -81,4 +81,16 @@ def _drop(override: Override, production: Any, declared: ModuleVariable | None,
     return UNSET
 
 
-RULES = MappingProxyType({"scale": _scale, "set": _set, "template": _template, "drop": _drop})
+def _merge(override: Override, production: Any, declared: ModuleVariable | None,
+           context: RenderContext) -> Any:
+    from provisioner.render.paths import deep_merge
+
+    if not isinstance(production, dict):
+        shown = "not set" if production is UNSET else f"a {value_kind(production) or 'null'}"
+        raise RenderError(override.source, override.variable, f"merge needs an object; the production "
+                                                               f"value is {shown}")
+    return deep_merge(production, override.params["value"])
+
+
+RULES = MappingProxyType({"scale": _scale, "set": _set, "template": _template, "drop": _drop,
+                          "merge": _merge})

@@ -71,3 +71,45 @@ def check(settings: Settings, aws: Aws, key: str | None = None) -> None:
     """Both checks: the state location first (no network), then the caller identity."""
     check_state(settings, key)
     check_account(settings, aws)
+
+
+def role_account(role_arn: str) -> str | None:
+    """The account id of a literal IAM role ARN (``arn:aws:iam::123456789012:role/x``), else None."""
+    parts = role_arn.split(":")
+    if len(parts) >= 6 and parts[0] == "arn" and parts[2] == "iam" and parts[4].isdigit() and \
+            len(parts[4]) == 12:
+        return parts[4]
+    return None
+
+
+def check_provider_credentials(settings: Settings, aws: Aws, roles: list[tuple[str, str, str | None]],
+                               profiles: list[tuple[str, str, str | None]]) -> None:
+    """Refuse a provider block that would act in a production account, before any plan.
+
+    ``roles`` and ``profiles`` are (where, what the block says, its literal value or None for an
+    expression). On the aws target each role's account (from its ARN) and each profile's account
+    (STS under that profile) is compared with ``[production].account_ids``; an expression the tool
+    cannot evaluate is refused too: it cannot prove the account is not production."""
+    production = settings.production.account_ids
+    if not production or settings.target.kind == "local":
+        return
+    for where, raw, arn in roles:
+        account = role_account(arn) if arn else None
+        if account is None:
+            raise RefusedError(f"refusing to continue: {where} assumes role {raw}, and the tool cannot "
+                               "tell its account; write the role ARN literally", where=where)
+        if account in production:
+            raise RefusedError(f"refusing to run: {where} assumes role {arn} in AWS account {account}, "
+                               f"a production account ([production].account_ids in {settings.source})",
+                               account=account)
+    for where, raw, name in profiles:
+        try:
+            account = Aws(region=settings.target.region, profile=name).account_id() if name else None
+        except Exception as exc:  # any failure means we cannot tell
+            raise RefusedError(f"refusing to continue: cannot read the account of profile {raw} "
+                               f"({where}): {exc}") from exc
+        if account is None or account in production:
+            raise RefusedError(f"refusing to run: {where} uses profile {raw}"
+                               + (f" in production account {account}" if account else
+                                  ", and the tool cannot tell its account")
+                               + f" ([production].account_ids in {settings.source})", account=account)

@@ -48,8 +48,10 @@ def location(settings: Settings, slug: str) -> StateLocation:
 def backend_block(settings: Settings, loc: StateLocation, endpoint: str | None) -> dict[str, Any]:
     """The ``backend "s3"`` settings for one stack (Terraform >= 1.6 names)."""
     b = settings.backend
-    cfg: dict[str, Any] = {"bucket": loc.bucket, "key": loc.key, "region": settings.target.region,
-                           "encrypt": True}
+    # Each stack runs in its own Terraform workspace named after its slug; the S3 backend keeps a
+    # workspace's state at <workspace_key_prefix>/<workspace>/<key>, which is loc.key.
+    cfg: dict[str, Any] = {"bucket": loc.bucket, "key": STATE_FILE, "workspace_key_prefix": loc.prefix,
+                           "region": settings.target.region, "encrypt": True}
     if b.locking == "lockfile":
         cfg["use_lockfile"] = True
     elif b.locking == "dynamodb":

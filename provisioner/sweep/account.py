@@ -10,11 +10,25 @@ from provisioner.aws.clients import Aws
 from provisioner.aws.errors import error_code
 from provisioner.domain import tags
 from provisioner.sweep.handlers import HANDLERS, tag_map
+from provisioner.sweep.leaving import leaving
 
 
-def find_tagged(aws: Aws, slug: str | None = None) -> list[str]:
-    """ARNs of live resources managed by us (of one stack when ``slug`` is given)."""
-    return sorted({arn for arn, _tags in AwsAccount(aws).tagged(slug)})
+def find_tagged(aws: Aws, slug: str | None = None, regions: Iterable[str] = ()) -> list[str]:
+    """ARNs of live resources managed by us (of one stack when ``slug`` is given), in the client's
+    region and every one of ``regions``; resources AWS already deletes later are not live."""
+    return sorted({arn for account in accounts(aws, regions) for arn, _tags in account.tagged(slug)})
+
+
+def in_region(aws: Aws, region: str) -> Aws:
+    """The same target and credentials in another region (a stack's aliased providers)."""
+    if region == aws.region:
+        return aws
+    return Aws(region=region, endpoint=aws.endpoint, profile=aws.profile, role_arn=aws.role_arn,
+               retries=aws.retries)
+
+
+def accounts(aws: Aws, regions: Iterable[str] = ()) -> list[AwsAccount]:
+    return [AwsAccount(in_region(aws, r)) for r in dict.fromkeys([aws.region, *regions])]
 
 
 _GONE = {"NoSuchBucket", "NoSuchEntity", "InvalidResourceId", "ParameterNotFound", "NotFound",
@@ -39,7 +53,7 @@ class AwsAccount:
         found = dict(_via_tagging_api(self.aws, wanted))
         for lister in (_iam_roles, _db_subnet_groups):
             found.update((arn, t) for arn, t in lister(self.aws) if _matches(t, wanted))
-        return sorted(found.items())
+        return sorted((arn, t) for arn, t in found.items() if not leaving(self.aws, arn))
 
     def tags(self, kind: str, arn: str) -> dict[str, str] | None:
         try:

@@ -10,6 +10,7 @@ from typing import Any
 from provisioner.aws.clients import Aws
 from provisioner.aws.errors import error_code
 from provisioner.domain import tags
+from provisioner.sweep import leaving
 
 
 class Skipped(Exception):  # noqa: N818  (an outcome, not an error)
@@ -293,6 +294,7 @@ HANDLERS: dict[str, _Handler] = {
     "sns-topic": _Handler(_sns_tags, _sns_delete),
     "dynamodb-table": _Handler(_dynamodb_tags, _dynamodb_delete),
     "s3-bucket": _Handler(_s3_tags, _s3_delete),
+    "kms-key": _Handler(leaving.kms_tags, leaving.kms_delete),
     "iam-role": _Handler(_role_tags, _role_delete),
     "db-subnet-group": _Handler(_db_subnet_group_tags, _db_subnet_group_delete),
     "internet-gateway": _Handler(_ec2_tags("internet-gateway"), _igw_delete),

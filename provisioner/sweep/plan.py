@@ -27,7 +27,7 @@ from provisioner.sweep.handlers import Skipped
 ORDER = (
     "elb-listener", "load-balancer", "target-group",
     "cloudwatch-alarm", "log-group", "ssm-parameter", "secret", "sqs-queue", "sns-topic",
-    "dynamodb-table", "s3-bucket",
+    "dynamodb-table", "s3-bucket", "kms-key",
     "iam-role", "db-subnet-group",
     "internet-gateway", "subnet", "route-table", "security-group", "vpc",
 )
@@ -105,7 +105,7 @@ _PLAIN_NAME = {"s3": "s3-bucket", "sqs": "sqs-queue", "sns": "sns-topic"}
 _BY_HEAD = {
     ("dynamodb", "table"): "dynamodb-table", ("logs", "log-group"): "log-group",
     ("cloudwatch", "alarm"): "cloudwatch-alarm", ("ssm", "parameter"): "ssm-parameter",
-    ("secretsmanager", "secret"): "secret", ("iam", "role"): "iam-role",
+    ("secretsmanager", "secret"): "secret", ("iam", "role"): "iam-role", ("kms", "key"): "kms-key",
     ("rds", "subgrp"): "db-subnet-group", ("ec2", "vpc"): "vpc", ("ec2", "subnet"): "subnet",
     ("ec2", "route-table"): "route-table", ("ec2", "internet-gateway"): "internet-gateway",
     ("ec2", "security-group"): "security-group",

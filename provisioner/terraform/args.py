@@ -19,6 +19,7 @@ class Options:
     lock_id: str | None = None
     out: str | None = None              # plan: write the plan to this file (``-out=``)
     plan_file: str | None = None        # show: the saved plan to read
+    workspace: str | None = None
 
 
 DEFAULT_OPTIONS = Options()
@@ -52,6 +53,9 @@ COMMANDS: Mapping[str, CommandSpec] = {
     "state pull": CommandSpec(("state", "pull"), ()),
     "force-unlock": CommandSpec(("force-unlock",), ("-force", "-no-color"), frozenset({"lock_id"})),
     "version": CommandSpec(("version",), ("-json",)),
+    # one Terraform workspace per stack, so terraform.workspace differs between stacks
+    "workspace select": CommandSpec(("workspace", "select"), ("-or-create=true", "-no-color"),
+                                    frozenset({"workspace"})),
 }
 
 
@@ -81,6 +85,8 @@ def build_args(command: str, *, options: Options | None = None) -> list[str]:
         raise ValueError("terraform force-unlock needs a lock_id")
     if command == "show" and not options.plan_file:
         raise ValueError("terraform show needs a plan_file")
+    if command == "workspace select" and not options.workspace:
+        raise ValueError("terraform workspace select needs a workspace")
     argv = [*spec.words, *spec.flags]
     if options.destroy:
         argv.append("-destroy")
@@ -94,6 +100,8 @@ def build_args(command: str, *, options: Options | None = None) -> list[str]:
         argv.append(options.lock_id)
     if options.plan_file:
         argv.append(options.plan_file)
+    if options.workspace:
+        argv.append(options.workspace)
     return argv
 
 

@@ -248,6 +248,10 @@ class _EngineBase:
     def force_unlock(self, workdir: StrPath, lock_id: str) -> None:
         self._checked("force-unlock", workdir, Options(lock_id=lock_id))
 
+    def select_workspace(self, workdir: StrPath, name: str) -> None:
+        """Select the Terraform workspace ``name`` (created when missing)."""
+        self._checked("workspace select", workdir, Options(workspace=name))
+
     def version(self) -> str:
         """Terraform's version, e.g. "1.15.5" (``terraform_version`` of ``version -json``)."""
         return _version(self._checked("version", None))

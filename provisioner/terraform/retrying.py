@@ -124,5 +124,8 @@ class RetryingEngine:
     def force_unlock(self, workdir: StrPath, lock_id: str) -> None:
         self.inner.force_unlock(workdir, lock_id)  # never repeated: see recover_lock
 
+    def select_workspace(self, workdir: StrPath, name: str) -> None:
+        self._call("workspace select", self.inner.select_workspace, workdir, name)
+
     def version(self) -> str:
         return self.inner.version()

@@ -27,12 +27,19 @@ from typing import Any
 from provisioner.aws.clients import SERVICES
 from provisioner.config.schema import Settings
 from provisioner.support.files import write_private_json
+from provisioner.terraform.lockfile import LOCK_NAME, with_platform_hashes
+from provisioner.terraform.mirror import _platform
+from provisioner.terraform.providers import Neutralised, provider_overrides
+from provisioner.terraform.rootmodule import RootModule, read_root_module
 
 TFVARS_NAME = "staging.auto.tfvars.json"
 OVERRIDE_NAME = "zz_provisioner_override.tf.json"
 KEEP = (".terraform", ".terraform.lock.hcl")
+# Variable files Terraform would load by itself are left out: the render reads them as layers
+# under the baseline and stages exactly what it reports (staging.auto.tfvars.json).
 IGNORE = (".terraform", ".git", ".venv", "*.tfstate", "*.tfstate.backup", "*_override.tf",
-          "*_override.tf.json", "override.tf", "override.tf.json", "*.auto.tfvars", "*.auto.tfvars.json")
+          "*_override.tf.json", "override.tf", "override.tf.json", "*.auto.tfvars", "*.auto.tfvars.json",
+          "terraform.tfvars", "terraform.tfvars.json")
 
 # Provider 3.x endpoint keys (no elbv2: "elb" covers aws_lb); the same keys work in 5.x.
 PROVIDER_ENDPOINT_KEYS = tuple(s for s in SERVICES if s not in ("elbv2",))
@@ -72,42 +79,94 @@ def _clear_copy(tree: Path) -> None:
 
 
 def sync_tree(settings: Settings, ws: Workspace) -> None:
+    """Copy the module tree, without what Terraform never reads (``project.copy_exclude``: folder
+    names such as ``examples``, ``tests``, ``docs``), but never a folder on the way to the root module."""
     src = settings.module_tree.resolve()
     state_dir = settings.state_dir.resolve()
+    root = settings.root_module.resolve()
+    excluded = set(settings.project.copy_exclude)
 
     def ignore(directory: str, names: list[str]) -> set[str]:
         skipped = set(shutil.ignore_patterns(*IGNORE)(directory, names))
-        return skipped | {n for n in names if Path(directory, n).resolve() == state_dir}
+        for name in names:
+            path = Path(directory, name)
+            if path.resolve() == state_dir:
+                skipped.add(name)
+            elif name in excluded and path.is_dir() and not root.is_relative_to(path.resolve()):
+                skipped.add(name)
+        return skipped
 
     _clear_copy(ws.tree)
     shutil.copytree(src, ws.tree, ignore=ignore, dirs_exist_ok=True, symlinks=False)
 
 
-def provider_block(settings: Settings, default_tags: dict[str, str], endpoint: str | None) -> dict[str, Any]:
-    cfg: dict[str, Any] = {"region": settings.target.region, "default_tags": {"tags": default_tags}}
-    if endpoint:
-        cfg.update(
-            access_key="test", secret_key="test", skip_credentials_validation=True,
-            skip_requesting_account_id=True, skip_metadata_api_check=True, s3_force_path_style=True,
-            endpoints={key: endpoint for key in PROVIDER_ENDPOINT_KEYS},
-        )
-    return cfg
+def provider_block(settings: Settings, default_tags: dict[str, str], endpoint: str | None,
+                   root: RootModule | None = None) -> tuple[list[dict[str, Any]], list[Neutralised]]:
+    """The overrides of every ``provider "aws"`` block of the root module, and what they took out."""
+    root = root if root is not None else read_root_module(settings.root_module)
+    return provider_overrides(root, default_tags, region=settings.target.region, endpoint=endpoint,
+                              endpoint_keys=PROVIDER_ENDPOINT_KEYS)
 
 
-def prepare(settings: Settings, slug: str, *, tfvars: dict[str, Any], provider: dict[str, Any],
-            backend: dict[str, Any]) -> Workspace:
+def backend_override(root: RootModule, backend: dict[str, Any]) -> dict[str, Any]:
+    """Our backend settings, with every other argument of the team's ``backend "s3"`` block unset
+    (a production ``dynamodb_table``, ``profile`` or ``role_arn`` would otherwise survive the merge)."""
+    cleared: dict[str, Any] = {key: None for key in root.backend if key not in backend}
+    return {**cleared, **backend}
+
+
+def mirror_dir(settings: Settings) -> Path | None:
+    return settings.provider_mirror
+
+
+def _stage_lock_file(settings: Settings, ws: Workspace) -> list[str]:
+    """The stack's lock file: the team's plus this platform's hashes; a rebuilt one is kept while
+    the team's file is unchanged. Returns the providers that got a hash."""
+    user = settings.root_module / LOCK_NAME
+    staged = ws.module_dir / LOCK_NAME
+    marker = ws.root / REBUILT_STAMP
+    if not user.is_file():
+        return []
+    text = user.read_text()
+    if marker.is_file() and marker.read_text() == hashlib.sha256(text.encode()).hexdigest():
+        return []
+    marker.unlink(missing_ok=True)
+    fixed, added = with_platform_hashes(text, mirror_dir(settings), _platform())
+    staged.write_text(fixed)
+    return added
+
+
+def lock_rebuilt(settings: Settings, ws: Workspace) -> None:
+    """After Terraform rejected the staged lock file: drop it (init writes a fresh one) and keep the
+    rebuilt one for as long as the team's file stays the same."""
+    (ws.module_dir / LOCK_NAME).unlink(missing_ok=True)
+    user = settings.root_module / LOCK_NAME
+    if user.is_file():
+        (ws.root / REBUILT_STAMP).write_text(hashlib.sha256(user.read_bytes()).hexdigest())
+
+
+def prepare(settings: Settings, slug: str, *, tfvars: dict[str, Any], provider: list[dict[str, Any]],
+            backend: dict[str, Any], root: RootModule | None = None) -> Workspace:
     """Write the stack's working directory; returns where Terraform should run."""
     ws = locate(settings, slug)
     ws.root.mkdir(parents=True, exist_ok=True)
     os.chmod(ws.root, 0o700)
+    rebuilt = (ws.module_dir / LOCK_NAME).read_bytes() if (ws.root / REBUILT_STAMP).is_file() and \
+        (ws.module_dir / LOCK_NAME).is_file() else None
     sync_tree(settings, ws)
+    if rebuilt is not None:
+        (ws.module_dir / LOCK_NAME).write_bytes(rebuilt)  # the copy brought the team's file back
+    _stage_lock_file(settings, ws)
     write_private_json(ws.tfvars, tfvars)
-    override = {"provider": {"aws": provider}, "terraform": {"backend": {"s3": backend}}}
+    root = root if root is not None else read_root_module(settings.root_module)
+    override = {"provider": {"aws": provider},
+                "terraform": {"backend": {"s3": backend_override(root, backend)}}}
     write_private_json(ws.override, override)
     return ws
 
 
 INIT_STAMP = "init.sha256"
+REBUILT_STAMP = "lock-rebuilt.sha256"
 
 
 def init_key(settings: Settings, ws: Workspace) -> str:
@@ -115,7 +174,8 @@ def init_key(settings: Settings, ws: Workspace) -> str:
     the provider source. Not the variables or the provider's tags, which change more often."""
     digest = hashlib.sha256()
     for path in sorted(p for p in ws.tree.rglob("*") if p.is_file() and ".terraform" not in p.parts
-                       and p.name not in (TFVARS_NAME, OVERRIDE_NAME, ".terraform.lock.hcl")):
+                       and p.name not in (TFVARS_NAME, OVERRIDE_NAME)):
+        # the lock file counts: a changed (or corrupted) one must be seen by init
         digest.update(str(path.relative_to(ws.tree)).encode() + b"\0" + path.read_bytes() + b"\0")
     backend = json.loads(ws.override.read_text())["terraform"]
     engine = settings.engine

@@ -16,6 +16,7 @@ from typing import Any
 from provisioner.aws import emulator
 from provisioner.aws.clients import Aws
 from provisioner.aws.errors import error_code
+from provisioner.usecases import doctor_module
 
 
 class CheckFailed(Exception):
@@ -97,7 +98,7 @@ def check_config(ctx: dict[str, Any]) -> str:
 def check_engine(ctx: dict[str, Any]) -> str:
     from provisioner.terraform.engines import make_engine
 
-    spec = ctx["settings"].engine.command
+    spec = ctx["settings"].engine_command
     if spec == "embedded":
         try:
             from importlib.metadata import version
@@ -115,10 +116,9 @@ def check_provider(ctx: dict[str, Any]) -> str:
     from provisioner.terraform.mirror import provider_zips
 
     settings = ctx["settings"]
-    mirror = settings.engine.provider_mirror
-    if not mirror:
-        return "registry.terraform.io (no mirror configured: needs network)"
-    path = settings.path(mirror)
+    path = settings.provider_mirror
+    if path is None:
+        return "registry.terraform.io (no mirror configured or built: needs network)"
     zips = provider_zips(path)
     if not zips:
         raise CheckFailed(f"no terraform-provider-aws zip in {path}",
@@ -182,6 +182,13 @@ CHECKS: tuple[Check, ...] = (
           needs=("config",)),
     Check("provider", check_provider, "build the provider mirror: `provisioner mirror build`",
           needs=("config",)),
+    Check("registry", doctor_module.check_registry,
+          "offline: build a mirror (`provisioner mirror build`) holding every provider the module needs",
+          needs=("config",)),
+    Check("module providers", doctor_module.check_constraints,
+          "loosen the root module's required_providers constraint, or add the provider's zip to the mirror",
+          needs=("config",)),
+    Check("workspace names", doctor_module.check_workspace_use, needs=("config",)),
     Check("emulator", check_emulator, "`provisioner emulator start`", needs=("config",)),
     Check("aws identity", check_identity, "check target.profile / target.role_arn and your credentials",
           needs=("emulator",)),

@@ -4,6 +4,8 @@ production, the inputs digest and the cost view. Reads files only: no AWS, no em
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from provisioner.config import Settings
@@ -16,19 +18,39 @@ from provisioner.render.core import inputs_digest, render
 from provisioner.render.model import Guards, RenderContext, Rendered
 from provisioner.render.modulevars import module_variables
 from provisioner.render.overrides import load_overrides
+from provisioner.render.varfiles import layered, variable_files
+from provisioner.terraform.providers import check_user_tags
+from provisioner.terraform.rootmodule import read_root_module
 from provisioner.usecases.stacks import StackRequest, default_owner, stack_of
 
 
 def render_stack(settings: Settings, stack: StackId, pr: int | None, owner: str) -> Rendered:
     """Baseline + overrides -> Rendered, for this stack."""
     s = settings
-    baseline = load_baseline(str(s.path(s.project.baseline)))
+    root = read_root_module(s.root_module)
+    check_user_tags(root)
     overrides = load_overrides(str(s.path(s.project.overrides)))
     module_vars = module_variables(str(s.root_module))
+    files = variable_files(s.root_module, s.path(s.project.baseline))
+    baseline, origins = layered(load_baseline(str(s.path(s.project.baseline))), files, module_vars)
     ctx = RenderContext(stack=stack, pr=pr, owner=owner)
     injected = {s.project.name_variable: (stack.slug, "stack name derived from the branch")}
     guards = Guards(identifiers=s.production.forbidden, secrets=s.secrets, source=s.source)
-    return render(baseline, overrides, module_vars, ctx, injected=injected, guards=guards)
+    rendered = render(baseline, overrides, module_vars, ctx, injected=injected, guards=guards)
+    if root.workspace_files:
+        names = ", ".join(Path(f).name for f in root.workspace_files)
+        note = (f"{names} read terraform.workspace: this stack runs in workspace {stack.slug!r} (never "
+                "'default'), so names built from it differ from production's and between stacks")
+        rendered = replace(rendered, notes=(note,))
+    if not files:
+        return rendered
+    return replace(rendered, differences=tuple(replace(d, origin=origins.get(_head(d.variable), "")) if
+                                               d.rule != "injected" else d for d in rendered.differences))
+
+
+def _head(path: str) -> str:
+    """The variable a key path (``table.read_capacity``, ``queues["x"]``) starts with."""
+    return path.split(".", 1)[0].split("[", 1)[0]
 
 
 def preview(settings: Settings, req: StackRequest) -> tuple[StackId, Rendered]:
@@ -39,8 +61,12 @@ def preview(settings: Settings, req: StackRequest) -> tuple[StackId, Rendered]:
 
 def current_digest(settings: Settings) -> str:
     """The digest of today's baseline and overrides: a record with another one has config drift."""
-    return inputs_digest(load_baseline(str(settings.path(settings.project.baseline))),
-                         load_overrides(str(settings.path(settings.project.overrides))))
+    s = settings
+    files = variable_files(s.root_module, s.path(s.project.baseline))
+    baseline = load_baseline(str(s.path(s.project.baseline)))
+    if files:
+        baseline = layered(baseline, files, module_variables(str(s.root_module)))[0]
+    return inputs_digest(baseline, load_overrides(str(s.path(s.project.overrides))))
 
 
 def cost_of(settings: Settings, branch: str, rec: Record | None) -> cost.CostView:

@@ -49,7 +49,7 @@ class Runtime:
     def _terraform(self) -> Engine:
         from provisioner.terraform.engines import make_engine
 
-        return make_engine(self.settings.engine.command, terraform_env(self),
+        return make_engine(self.settings.engine_command, terraform_env(self),
                            lock_timeout=self.settings.backend.lock_timeout)
 
     def terraform(self, on_retry: RetryCallback | None = None) -> Engine:
@@ -161,8 +161,7 @@ def write_cli_config(settings: Settings) -> Path:
     """Terraform CLI config: the provider mirror (if any) and the shared plugin cache."""
     from provisioner.support.templating import render_template
 
-    mirror = settings.engine.provider_mirror
-    mirror_path = settings.path(mirror).resolve() if mirror else None
+    mirror_path = settings.provider_mirror
     if mirror_path is not None and not mirror_path.is_dir():
         raise ConfigError(settings.source, "engine.provider_mirror",
                           f"{mirror_path} does not exist; build it with `make install` or "

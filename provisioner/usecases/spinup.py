@@ -23,6 +23,7 @@ from provisioner.render.model import Rendered
 from provisioner.safety import guard
 from provisioner.state import backend
 from provisioner.sweep import plan as sweep
+from provisioner.terraform import workspace
 from provisioner.terraform.events import ChangeCounts, ResourceEvent
 from provisioner.usecases import health
 from provisioner.usecases.operation import Operation, failed, operation, resumed, unlocked
@@ -32,6 +33,7 @@ from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import (
     StackRequest,
     check_owner_of_slug,
+    check_providers,
     check_quota,
     counts_dict,
     default_owner,
@@ -69,6 +71,7 @@ def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool 
     run; a failing stack is kept and raises HealthFailed unless ``health_gate`` is off."""
     stack = resolve_stack(rt, req)
     guard.check(rt.settings, rt.aws, backend.location(rt.settings, stack.slug).key)
+    check_providers(rt, reporter)
     owner = req.owner or default_owner()
     rendered = render_stack(rt.settings, stack, req.pr, owner)
     rt.secret_values()  # every secret is read before anything is written
@@ -97,12 +100,18 @@ def _plan_only(rt: Runtime, stack: StackId, req: StackRequest, owner: str, rende
                               else expiry.fixed_expiry(now, now, req.ttl_seconds, expiry_policy(rt.settings)))
     ws = prepare_workspace(rt, stack, rendered.tfvars, tag_values)
     engine = rt.terraform()
+    loc = backend.location(rt.settings, stack.slug)
+    fresh = not backend.state_exists(rt.aws, loc)
     init(rt, ws, engine, reporter)
     reporter.step("terraform plan (dry run: nothing is applied)")
     try:
         plan = engine.plan(str(ws.module_dir), on_event=reporter.event)
     except ProvisionerError as exc:
         raise explain(rt.settings, rendered, exc) from None
+    finally:
+        if fresh:  # selecting the stack's new Terraform workspace wrote an empty state: leave nothing
+            backend.delete_state(rt.aws, loc)
+            workspace.forget_init(ws)
     return SpinupResult(stack, record, plan.counts, True, rendered.differences, rendered.tfvars)
 
 

@@ -12,13 +12,15 @@ from dataclasses import dataclass, replace
 from provisioner.config import Settings
 from provisioner.domain import expiry, naming
 from provisioner.domain.record import Record
-from provisioner.errors import BadInput, RefusedError
+from provisioner.errors import BadInput, RefusedError, TerraformError
+from provisioner.safety import guard
 from provisioner.state import backend
 from provisioner.state.audit import user
 from provisioner.state.registry import Registry
 from provisioner.terraform import workspace
 from provisioner.terraform.events import ChangeCounts
 from provisioner.terraform.interface import Engine
+from provisioner.terraform.rootmodule import read_root_module, unquote
 from provisioner.usecases.reporter import Reporter
 from provisioner.usecases.runtime import Runtime
 
@@ -101,23 +103,68 @@ def check_quota(settings: Settings, registry: Registry, stack: naming.StackId, f
 def prepare_workspace(rt: Runtime, stack: naming.StackId, tfvars: dict, tag_values: dict[str, str]
                       ) -> workspace.Workspace:
     loc = backend.location(rt.settings, stack.slug)
+    root = read_root_module(rt.settings.root_module)
+    providers, _notes = workspace.provider_block(rt.settings, tag_values, rt.endpoint, root)
     return workspace.prepare(
-        rt.settings, stack.slug, tfvars=tfvars,
-        provider=workspace.provider_block(rt.settings, tag_values, rt.endpoint),
+        rt.settings, stack.slug, tfvars=tfvars, provider=providers, root=root,
         backend=backend.backend_block(rt.settings, loc, rt.endpoint),
     )
 
 
+def stack_regions(settings: Settings) -> tuple[str, ...]:
+    """Every region a stack's provider blocks name, besides the target's (none when the root module
+    cannot be read: the sweep and the teardown check then cover the target's region only)."""
+    try:
+        return read_root_module(settings.root_module).regions
+    except BadInput:
+        return ()
+
+
+def check_providers(rt: Runtime, reporter: Reporter) -> None:
+    """Before any plan: every provider block's credentials (the aws target refuses a role or profile
+    in a production account, exit 3); on the local target say what the override neutralises."""
+    root = read_root_module(rt.settings.root_module)
+    roles = [(f"{b.label} in {b.file}", raw, unquote(raw)) for b in root.providers for raw in b.role_arns]
+    profiles = [(f"{b.label} in {b.file}", b.profile, unquote(b.profile)) for b in root.providers
+                if b.profile is not None]
+    guard.check_provider_credentials(rt.settings, rt.aws, roles, profiles)
+    if rt.endpoint:
+        for note in workspace.provider_block(rt.settings, {}, rt.endpoint, root)[1]:
+            reporter.step(f"note: {note.block.label} in {note.block.file}: {note.what} is not used on the "
+                          "local target (the stack runs with the emulator's credentials)")
+
+
 def init(rt: Runtime, ws: workspace.Workspace, engine: Engine, reporter: Reporter) -> None:
-    """``terraform init`` unless the working directory is already initialised for the same inputs."""
+    """``terraform init`` unless the working directory is already initialised for the same inputs;
+    then the stack's own Terraform workspace (its slug) is selected, created when missing."""
     if workspace.initialised(rt.settings, ws):
         reporter.step("terraform init: skipped (working directory already initialised)")
         return
     reporter.step("terraform init")
     workspace.forget_init(ws)
+    (ws.module_dir / ".terraform" / "environment").unlink(missing_ok=True)  # init in "default"
     with workspace.init_lock(rt.settings):
-        engine.init(str(ws.module_dir))
+        try:
+            engine.init(str(ws.module_dir))
+        except TerraformError as exc:
+            if not any(sign in str(exc) for sign in _LOCK_REJECTED):
+                raise
+            reporter.step("note: Terraform rejected the stack's copy of .terraform.lock.hcl "
+                          f"({_first_line(exc)}); rebuilding it once (the repository's file is not touched)")
+            workspace.lock_rebuilt(rt.settings, ws)
+            engine.init(str(ws.module_dir))
+    engine.select_workspace(str(ws.module_dir), ws.root.name)
     workspace.mark_initialised(rt.settings, ws)
+
+
+# How Terraform says it will not use the (stack's copy of the) lock file.
+_LOCK_REJECTED = ("does not match any of the checksums", "dependency lock file", "lock file",
+                  "previously-selected version")
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line for line in str(exc).splitlines()[1:] if line.strip()]
+    return (lines[0] if lines else str(exc))[:300]
 
 
 def counts_dict(counts: ChangeCounts | None) -> dict[str, int]:

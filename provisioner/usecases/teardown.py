@@ -16,7 +16,7 @@ from provisioner.errors import ProvisionerError
 from provisioner.safety import guard
 from provisioner.state import backend
 from provisioner.sweep import plan as sweep
-from provisioner.sweep.account import find_tagged
+from provisioner.sweep.account import accounts, find_tagged
 from provisioner.terraform import workspace
 from provisioner.terraform.events import ChangeCounts
 from provisioner.usecases.lookup import suggestions
@@ -27,10 +27,12 @@ from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import (
     StackRequest,
     check_owner_of_slug,
+    check_providers,
     default_owner,
     init,
     prepare_workspace,
     resolve_stack,
+    stack_regions,
     tag_expiry,
 )
 
@@ -58,6 +60,7 @@ def teardown(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: boo
                       f"state: {'yes' if has_state else 'no'})")
         return TeardownResult(stack, "dry-run")
     if has_state:
+        check_providers(rt, reporter)
         rt.secret_values()  # Terraform destroy needs them too; read before anything is written
     with operation(rt, "teardown", stack, reporter) as op:
         return teardown_held(op)
@@ -99,12 +102,14 @@ def teardown_held(op: Operation) -> TeardownResult:
 def _sweep_leftovers(op: Operation) -> None:
     """Nothing tagged with the stack may remain: sweep it, then verify."""
     rt, stack = op.rt, op.stack
-    plan = sweep.plan_sweep(rt.aws, set(), only_slug=stack.slug)
-    if plan.items:
-        op.reporter.step(f"sweeping {len(plan.items)} resources tagged {stack.slug} that Terraform did "
-                         "not destroy (not in its state)")
-        sweep.execute(rt.aws, plan, op.reporter)
-    leftovers = find_tagged(rt.aws, stack.slug)
+    regions = stack_regions(rt.settings)
+    for account in accounts(rt.aws, regions):  # aliased providers may work in other regions
+        plan = sweep.plan_sweep(account, set(), only_slug=stack.slug)
+        if plan.items:
+            op.reporter.step(f"sweeping {len(plan.items)} resources tagged {stack.slug} in "
+                             f"{account.aws.region} that Terraform did not destroy (not in its state)")
+            sweep.execute(account, plan, op.reporter)
+    leftovers = find_tagged(rt.aws, stack.slug, regions)
     if leftovers:
         raise ProvisionerError(f"{len(leftovers)} resources tagged {stack.slug} remain after destroy: "
                                + ", ".join(leftovers[:10]), leftovers=leftovers)

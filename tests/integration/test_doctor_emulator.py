@@ -16,7 +16,8 @@ def test_doctor_all_ok(tmp_path_factory, moto_url, provider_mirror):
     report = json.loads(run_cli(cfg, "doctor", "--json").stdout)
     assert report["ok"], report
     names = [c["name"] for c in report["checks"]]
-    assert names == ["config", "engine", "provider", "emulator", "aws identity", "state bucket",
+    assert names == ["config", "engine", "provider", "registry", "module providers", "workspace names",
+                     "emulator", "aws identity", "state bucket",
                      "registry table"]
     text = run_cli(cfg, "doctor").stdout
     assert "FAIL" not in text and "everything is in place" in text

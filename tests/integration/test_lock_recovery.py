@@ -57,7 +57,12 @@ def kill_spinup_once_locked(cfg, branch: str, bucket: str, lock_key: str, moto_u
     client = aws_client(moto_url, "s3")
     started = time.monotonic()
     try:
-        assert wait_until(lambda: proc.poll() is not None or lock_exists(client, bucket, lock_key), 300), \
+        # the apply's lock: selecting the stack's new Terraform workspace takes the lock briefly too
+        def applying() -> bool:
+            started_apply = "terraform apply" in log.read_text(errors="replace")
+            return started_apply and lock_exists(client, bucket, lock_key)
+
+        assert wait_until(lambda: proc.poll() is not None or applying(), 300), \
             "Terraform never took the state lock"
         assert proc.poll() is None, f"spinup ended before it was killed:\n{log.read_text()[-3000:]}"
     finally:

@@ -65,6 +65,10 @@ class _Settings:
     def path(self, p):
         return Path(p)
 
+    @property
+    def provider_mirror(self):
+        return Path(self.engine.provider_mirror) if self.engine.provider_mirror else None
+
 
 def test_provider_check(tmp_path):
     assert "needs network" in doctor.check_provider({"settings": _Settings(None)})

@@ -481,7 +481,7 @@ def test_format_differences_elides_long_values_and_hides_sensitive_ones():
     result = render(baseline({"blob": "x" * 100}), (override("blob", "set", value="y"),), mod, CONTEXT,
                     guards=Guards(secrets={"db_password": "env:DB_PASSWORD"}))
     report = format_differences(result)
-    assert '"' + "x" * 38 + "…" in report and "x" * 40 not in report
+    assert '"' + "x" * 38 + "… (+63 characters; diff --json shows all)" in report and "x" * 40 not in report
     assert "(sensitive)" in report and "TF_VAR_db_password from env:DB_PASSWORD" in report
     masked = Difference("db_password", "hunter2", "s3cret", "set", "because", sensitive=True)
     shown = format_differences(Rendered({}, (masked,), "0" * 64)) + json.dumps(masked.to_json())

