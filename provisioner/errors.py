@@ -89,6 +89,22 @@ class EmulatorError(ProvisionerError):
     """The local AWS emulator could not be started or reached."""
 
 
+class LocalIOError(ProvisionerError):
+    """A local file or directory could not be read or written (read-only, full, no permission)."""
+
+
+class Interrupted(ProvisionerError):
+    """SIGINT or SIGTERM stopped the command; exit 128 + the signal (130, 143)."""
+
+    def __init__(self, signum: int, *, terraform_ran: bool = False) -> None:
+        saved = "Terraform saved its state; " if terraform_ran else ""
+        super().__init__(f"interrupted; {saved}re-run spinup to continue or teardown to remove",
+                         signum=signum)
+        self.signum = signum
+        self.terraform_ran = terraform_ran
+        self.exit_code = 128 + signum
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One Terraform diagnostic (from ``-json`` output)."""

@@ -14,7 +14,8 @@ import click
 from provisioner.cli.commands import COMMANDS
 from provisioner.cli.context import Ctx
 from provisioner.cli.output import err
-from provisioner.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, ProvisionerError
+from provisioner.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Interrupted, ProvisionerError
+from provisioner.support import interrupts
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,6 +34,7 @@ for command in COMMANDS:
 
 def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    interrupts.install()  # SIGINT/SIGTERM: stop Terraform gracefully, exit 130/143 (support.interrupts)
     try:
         rv = cli.main(args=argv, prog_name="provisioner", standalone_mode=False)
     except click.exceptions.Abort:
@@ -41,14 +43,28 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code if exc.exit_code else EXIT_BAD_INPUT)
+    except Interrupted as exc:
+        err(str(exc))
+        for note in getattr(exc, "__notes__", ()):
+            err(f"note: {note}")
+        sys.exit(exc.exit_code)
     except ProvisionerError as exc:
         if debug:
             import traceback
 
             traceback.print_exc()
         err(f"error: {exc}")
+        for note in getattr(exc, "__notes__", ()):
+            err(f"note: {note}")
         sys.exit(exc.exit_code)
+    except OSError as exc:  # a local file the core did not expect to fail (disk full, read-only)
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        err(f"error: {exc}")
+        sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
-        err("interrupted")
+        err(str(Interrupted(2)))
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else EXIT_OK)
