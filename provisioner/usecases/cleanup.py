@@ -85,7 +85,8 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
                  state_slugs: set[str] | None = None) -> Plan:
     """What the nightly job would do, and why. Reads the registry and the state bucket; writes nothing."""
     now = now if now is not None else time.time()
-    records = records if records is not None else rt.registry.all(without=("outputs",))
+    listing = rt.registry.all(without=("outputs",)) if records is None else None
+    records = records if records is not None else list(listing or [])
     states = state_slugs if state_slugs is not None else backend.state_slugs(rt.aws, rt.settings)
     items: list[Item] = []
     live = {r.slug for r in records if r.live}
@@ -100,7 +101,8 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
                                                             "since the last apply"))
     for slug in sorted(states - live):
         items.append(Item(slug, "(no record)", TEARDOWN, "state without record"))
-    warnings = () if pr_state else ("PR state not checked: no GitHub token configured",)
+    warnings = (() if pr_state else ("PR state not checked: no GitHub token configured",)) \
+        + (listing.warnings if listing is not None else ())
     return Plan(tuple(items), warnings)
 
 

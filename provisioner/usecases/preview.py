@@ -31,6 +31,25 @@ def render_stack(settings: Settings, stack: StackId, pr: int | None, owner: str)
     return render(baseline, overrides, module_vars, ctx, injected=injected, guards=guards)
 
 
+def check_handed(settings: Settings, endpoint: str | None, stack: StackId, pr: int | None,
+                 owner: str) -> None:
+    """Refuse (exit 2) a production identifier in what the tool hands Terraform besides the
+    variables: the default tags (branch, owner, PR), the provider settings, the backend settings."""
+    from provisioner.domain.tags import default_tags
+    from provisioner.render.guards import check_handed as scan
+    from provisioner.state import backend
+    from provisioner.terraform import workspace
+
+    guards = Guards(identifiers=settings.production.forbidden, secrets=settings.secrets,
+                    source=settings.source)
+    provider = workspace.provider_block(settings, {}, endpoint)
+    provider.pop("default_tags", None)
+    scan({"provider default_tags": default_tags(stack, pr=pr, owner=owner, expires_at=None),
+          "provider settings": provider,
+          "backend settings": backend.backend_block(settings, backend.location(settings, stack.slug),
+                                                    endpoint)}, guards)
+
+
 def preview(settings: Settings, req: StackRequest) -> tuple[StackId, Rendered]:
     """The stack a request names and what it would be rendered as (``render``, ``diff``)."""
     stack = stack_of(settings, req)

@@ -23,7 +23,7 @@ from provisioner.state import backend
 from provisioner.sweep import plan as sweep
 from provisioner.terraform.events import ChangeCounts
 from provisioner.usecases.operation import Operation, failed, operation, rescued_state, resumed, unlocked
-from provisioner.usecases.preview import render_stack
+from provisioner.usecases.preview import check_handed, render_stack
 from provisioner.usecases.reporter import Reporter
 from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import (
@@ -65,6 +65,7 @@ def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool 
     guard.check(rt.settings, rt.aws, backend.location(rt.settings, stack.slug).key)
     owner = req.owner or default_owner()
     rendered = render_stack(rt.settings, stack, req.pr, owner)
+    check_handed(rt.settings, rt.endpoint, stack, req.pr, owner)
     rt.secret_values()  # every secret is read before anything is written
     check_owner_of_slug(rt.registry.get(stack.slug), stack)
     if dry_run:

@@ -9,7 +9,7 @@ import click
 
 from provisioner.cli.context import Ctx, pass_ctx
 from provisioner.cli.options import branch_option, json_option, stack_request
-from provisioner.cli.output import age, echo_json, table, until
+from provisioner.cli.output import age, echo_json, err, table, until
 
 
 @click.command("list")
@@ -20,10 +20,13 @@ def list_cmd(ctx: Ctx, include_destroyed: bool, as_json: bool) -> None:
     """List staging environments."""
     # Straight from the registry: importing the use cases (and what they import) is ~40 ms of a
     # command meant to be instant.
-    records = [r for r in ctx.runtime(read_only=True).registry.all() if include_destroyed or r.live]
+    listing = ctx.runtime(read_only=True).registry.all()
+    records = [r for r in listing if include_destroyed or r.live]
     if as_json:
-        echo_json({"environments": [r.to_json() for r in records]})
+        echo_json({"environments": [r.to_json() for r in records], "warnings": list(listing.warnings)})
         return
+    for warning in listing.warnings:
+        err(f"warning: {warning}")
     if not records:
         click.echo("no staging environments")
         return

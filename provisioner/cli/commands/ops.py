@@ -6,7 +6,7 @@ import click
 
 from provisioner.cli.context import Ctx, pass_ctx
 from provisioner.cli.options import json_option
-from provisioner.cli.output import echo_json
+from provisioner.cli.output import echo_json, err
 
 
 @click.command()
@@ -47,7 +47,10 @@ def board(ctx: Ctx, host: str, port: int, export: str | None, as_json: bool) -> 
     rt = ctx.runtime(read_only=True)
 
     def load_rows() -> list[dict]:
-        return b.environments(rt.registry.all(), lambda rec: details(rt.settings, rec))
+        listing = rt.registry.all()
+        for warning in listing.warnings:
+            err(f"warning: {warning}")
+        return b.environments(listing, lambda rec: details(rt.settings, rec))
 
     if as_json:
         echo_json({"environments": load_rows()})
