@@ -165,7 +165,25 @@ def execute(rt: Runtime, plan: Plan, *, parallel: int,
                 on_done(done)
     items = tuple(results.get(i.slug, replace(i, result="skipped")) if i.action == TEARDOWN
                   else replace(i, result="skipped") for i in plan.items)
-    return replace(plan, items=items)
+    pruned = prune_local(rt)
+    notes = (f"removed {len(pruned)} local stack directories with no live record: {', '.join(pruned)}",) \
+        if pruned else ()
+    return replace(plan, items=items, warnings=plan.warnings + notes)
+
+
+def prune_local(rt: Runtime) -> list[str]:
+    """Remove ``<state_dir>/stacks/<slug>`` of every stack without a live record (an unreadable
+    registry item keeps its directory: its record may well be live)."""
+    from provisioner.terraform import workspace
+    from provisioner.usecases.restart import local_stacks
+
+    listing = rt.registry.all(without=("outputs",))
+    keep = {r.slug for r in listing if r.live}
+    unreadable = " ".join(listing.warnings)
+    gone = [slug for slug in local_stacks(rt.settings) if slug not in keep and f"'{slug}'" not in unreadable]
+    for slug in gone:
+        workspace.remove(rt.settings, slug)
+    return gone
 
 
 def pr_state_lookup(settings: Settings, env: Mapping[str, str]) -> PrState | None:

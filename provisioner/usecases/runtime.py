@@ -25,6 +25,7 @@ from provisioner.config.policies import policies_from_settings
 from provisioner.errors import ConfigError, ProvisionerError
 from provisioner.safety import guard, secrets
 from provisioner.state import backend
+from provisioner.support.files import write_text
 from provisioner.usecases.restart import restart_notes
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from provisioner.terraform.retrying import RetryCallback
 
 CLI_CONFIG_NAME = "terraform.rc"
+PUBLIC = 0o644   # files of the state dir that hold no secret (README "Files on local disk")
 
 
 @dataclass
@@ -152,7 +154,7 @@ def _bootstrap_local(settings: Settings, aws: Aws) -> list[str]:
         return []
     done = backend.bootstrap(settings, aws)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(key)
+    write_text(stamp, key, PUBLIC)  # pid, start time, table and bucket names: nothing secret
     return done
 
 
@@ -180,7 +182,7 @@ def write_cli_config(settings: Settings) -> Path:
                            plugin_cache=str(cache) if cache else "")
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     path = settings.state_dir / CLI_CONFIG_NAME
-    path.write_text(text)
+    write_text(path, text, PUBLIC)  # the mirror and plugin cache paths: nothing secret
     return path
 
 

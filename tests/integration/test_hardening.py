@@ -134,3 +134,30 @@ def test_the_local_target_refuses_an_endpoint_off_loopback(tmp_path, moto_url, p
     assert "target" in out.stderr and ("loopback" in out.stderr or "credentials" in out.stderr)
     assert "Traceback" not in out.stderr
     assert not (Path(cfg).parent / ".provisioner" / "emulator.json").exists()
+
+
+def test_teardown_and_cleanup_remove_local_directories_of_stacks_without_a_live_record(
+        tmp_path, moto_url, provider_mirror):
+    cfg = write_project(tmp_path / "prune", moto_url, provider_mirror)
+    run_cli(cfg, "bootstrap")
+    settings = config.load(str(cfg))
+    stacks = settings.state_dir / "stacks"
+    for slug in (stack_id("feature/never").slug, "left-over-1234567"):
+        (stacks / slug / "tree").mkdir(parents=True)
+        (stacks / slug / "tree" / "errored.tfstate").write_text('{"secret": "x"}')
+    out = run_cli(cfg, "teardown", "--branch", "feature/never")
+    assert "nothing to tear down" in out.stderr
+    assert not (stacks / stack_id("feature/never").slug).exists()
+    cleaned = json.loads(run_cli(cfg, "cleanup", "--json").stdout)
+    assert any("left-over-1234567" in w for w in cleaned["warnings"]), cleaned
+    assert not (stacks / "left-over-1234567").exists()
+
+
+def test_board_export_and_state_files_have_the_documented_modes(tmp_path, moto_url, provider_mirror):
+    cfg = write_project(tmp_path / "modes", moto_url, provider_mirror)
+    run_cli(cfg, "bootstrap")
+    export = tmp_path / "board.html"
+    run_cli(cfg, "board", "--export", str(export))
+    settings = config.load(str(cfg))
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in (export, settings.state_dir / "bootstrapped.json")}
+    assert modes == {"board.html": "0o644", "bootstrapped.json": "0o644"}

@@ -43,12 +43,16 @@ def cleanup(ctx: Ctx, parallel: int | None, dry_run: bool, as_json: bool) -> Non
         err(f"warning: {warning}")
     if not as_json:
         _print_plan(plan, done=False)
-    if not dry_run and plan.teardowns:
+    if not dry_run:  # also with nothing to tear down: execute prunes local stack directories
         at_once = parallel or rt.settings.cleanup.parallel
-        err(f"==> tearing down {len(plan.teardowns)} stacks, {at_once} at once")
+        if plan.teardowns:
+            err(f"==> tearing down {len(plan.teardowns)} stacks, {at_once} at once")
+        before = plan.warnings
         plan = job.execute(rt, plan, parallel=at_once,
                            on_done=lambda i: err(f"    {i.result:<8} {i.slug} ({i.duration:.1f}s)"))
-        if not as_json:
+        for note in plan.warnings[len(before):]:
+            err(f"==> {note}")
+        if not as_json and plan.teardowns:
             click.echo()
             _print_plan(plan, done=True)
     if as_json:

@@ -58,7 +58,10 @@ def board(ctx: Ctx, host: str, port: int, export: str | None, as_json: bool) -> 
     if export:
         from pathlib import Path
 
-        Path(export).write_text(b.render_page(load_rows()), encoding="utf-8")
+        from provisioner.support.files import write_text
+
+        # 0644 on purpose: the export is a page to publish; sensitive outputs are masked in it
+        write_text(Path(export), b.render_page(load_rows()), 0o644)
         click.echo(f"wrote {export}", err=True)
         return
     import uvicorn
