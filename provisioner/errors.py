@@ -96,13 +96,21 @@ class LocalIOError(ProvisionerError):
 class Interrupted(ProvisionerError):
     """SIGINT or SIGTERM stopped the command; exit 128 + the signal (130, 143)."""
 
+    RESUME = "re-run spinup to continue or teardown to remove"
+
     def __init__(self, signum: int, *, terraform_ran: bool = False) -> None:
-        saved = "Terraform saved its state; " if terraform_ran else ""
-        super().__init__(f"interrupted; {saved}re-run spinup to continue or teardown to remove",
-                         signum=signum)
+        text = f"interrupted; Terraform saved its state; {self.RESUME}" if terraform_ran else "interrupted"
+        super().__init__(text, signum=signum)
         self.signum = signum
         self.terraform_ran = terraform_ran
         self.exit_code = 128 + signum
+
+    def on_a_stack(self) -> Interrupted:
+        """The same interruption, saying how to resume (it stopped an operation on a stack)."""
+        if not self.terraform_ran and self.message == "interrupted":
+            self.message = f"interrupted; {self.RESUME}"
+            self.args = (self.message,)
+        return self
 
 
 @dataclass(frozen=True)

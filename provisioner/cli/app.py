@@ -65,6 +65,6 @@ def main(argv: list[str] | None = None) -> None:
         err(f"error: {exc}")
         sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
-        err(str(Interrupted(2)))
+        err("interrupted")
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else EXIT_OK)

@@ -54,7 +54,11 @@ def operation(rt: Runtime, name: str, stack: StackId, reporter: Reporter) -> Ite
             rt.leases, stack.slug, name, wait=rt.settings.stacks.lease_wait_seconds,
             on_wait=lambda other: reporter.step(leases.describe(other))):
         engine = rt.terraform(on_retry=lambda n: reporter.step(_retry_line(n)))
-        yield Operation(rt, name, stack, reporter, engine, time.time(), outcome)
+        try:
+            yield Operation(rt, name, stack, reporter, engine, time.time(), outcome)
+        except Interrupted as exc:
+            exc.on_a_stack()  # the same error, now saying how to resume
+            raise
 
 
 def unlocked(op: Operation, workdir: str, call: Callable[[Engine], T]) -> T:
