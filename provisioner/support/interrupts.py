@@ -9,12 +9,15 @@ The CLI installs ``install()`` once. A signal then
 - otherwise: raises ``Interrupted`` at once (as Python's own KeyboardInterrupt would).
 
 A second signal while the first is being handled sends Terraform a second SIGINT (its "exit now").
+Inside ``deferred`` (a ``terraform`` binary run by python-terraform, which shares this process
+group) a signal is remembered, SIGTERM passed on to it as SIGINT, and raised when it has ended.
 Terraform children run in their own process group, so a terminal's Ctrl-C reaches them once,
 through this module, and not twice (a second SIGINT would make Terraform exit without saving).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import threading
@@ -61,6 +64,19 @@ def _forward(proc: subprocess.Popen) -> None:
     timer.start()
 
 
+def _group_children() -> list[int]:
+    """This process's direct children in its own process group (a ``terraform`` binary run by
+    python-terraform; not the emulator, which has its own session)."""
+    pids: list[int] = []
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as handle:
+                pids += [int(p) for p in handle.read().split()]
+        return [p for p in pids if os.getpgid(p) == os.getpgrp()]
+    except (OSError, ValueError):
+        return pids
+
+
 def _handle(signum: int, _frame: FrameType | None) -> None:
     first = _state["signum"] is None
     if first:
@@ -69,8 +85,29 @@ def _handle(signum: int, _frame: FrameType | None) -> None:
         children = list(_children)
     for proc in children:
         _forward(proc)
+    if _deferred["depth"]:
+        # a binary Terraform shares our process group: a terminal's Ctrl-C reached it already (a
+        # second SIGINT would make it exit without saving); SIGTERM is passed on as its SIGINT
+        if signum == signal.SIGTERM and first:
+            for pid in _group_children():
+                os.kill(pid, signal.SIGINT)
+        return
     if first and not children:
         raise Interrupted(signum)
+
+
+_deferred = {"depth": 0}
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """For a block that runs Terraform in a child this module cannot register (python-terraform's):
+    a signal is remembered and passed on, not raised; ``check`` afterwards raises it."""
+    _deferred["depth"] += 1
+    try:
+        yield
+    finally:
+        _deferred["depth"] -= 1
 
 
 def install() -> None:

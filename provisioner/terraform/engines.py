@@ -329,12 +329,13 @@ class BinaryEngine(_EngineBase):
             call, args, kwargs = Terraform.cmd, build_args(command, options=options), {}
         # python-terraform copies os.environ inside cmd() and has no env= parameter:
         # env must stay in os.environ until the command has finished.
-        with _environ(self._env):
+        with _environ(self._env), interrupts.deferred():
             try:
                 tf = Terraform(working_dir=workdir, terraform_bin_path=self.binary)
                 retcode, out, err = call(tf, *args, **kwargs)
             except Exception as exc:
                 raise _library_error(command, workdir or ".", exc) from exc
+        interrupts.check(terraform_ran=True)
         lines = tuple((out or "").splitlines())
         if on_line is not None:
             for line in lines:

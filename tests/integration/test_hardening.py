@@ -159,5 +159,6 @@ def test_board_export_and_state_files_have_the_documented_modes(tmp_path, moto_u
     export = tmp_path / "board.html"
     run_cli(cfg, "board", "--export", str(export))
     settings = config.load(str(cfg))
-    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in (export, settings.state_dir / "bootstrapped.json")}
+    files = (export, settings.state_dir / "bootstrapped.json")
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in files}
     assert modes == {"board.html": "0o644", "bootstrapped.json": "0o644"}

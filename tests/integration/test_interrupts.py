@@ -125,3 +125,16 @@ def test_sigterm_mid_destroy_records_interrupted_and_teardown_finishes(tmp_path,
     assert down["action"] == "destroyed"
     rt = runtime.open_runtime(settings, start_emulator=False)
     assert find_tagged(rt.aws, slug) == []
+
+
+def test_sigterm_with_the_binary_engine_is_passed_on_to_terraform(tmp_path, moto_url, provider_mirror,
+                                                                  terraform_binary):
+    cfg = write_project(tmp_path / "sigbin", moto_url, provider_mirror, engine=str(terraform_binary))
+    branch = "feature/interrupted-binary"
+    log = tmp_path / "spinup.stderr"
+    code = interrupt_after(start(cfg, "spinup", "--branch", branch, log=log), log, "terraform apply",
+                           signal.SIGTERM, group=False)
+    assert_interrupted(cfg, moto_url, branch, code, 143, log)
+    again = json.loads(run_cli(cfg, "spinup", "--branch", branch, "--json").stdout)
+    assert again["record"]["status"] == "ready"
+    run_cli(cfg, "teardown", "--branch", branch)
