@@ -259,9 +259,11 @@ class EmbeddedEngine(_EngineBase):
                     lines.append(line)
                     if on_line is not None and interrupts.requested() is None:
                         on_line(line)
-            finally:
-                if proc.poll() is None and sys.exc_info()[0] is not None:
+            except BaseException:
+                if proc.poll() is None:
                     proc.send_signal(signal.SIGINT)  # leaving early: stop Terraform as Ctrl-C would
+                raise
+            finally:
                 retcode = proc.wait()
                 drain.join()
         interrupts.check(terraform_ran=True)
