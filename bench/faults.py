@@ -1,6 +1,7 @@
 """Fault injection: SIGKILL spinup and teardown at random points, re-run, count what is left.
 
     .venv/bin/python bench/faults.py [--trials N] [--seed S]
+    .venv/bin/python bench/faults.py --hardening [--trials N] [--seed S]   (bench/faults_hardening.py)
 
 Each trial starts `provisioner spinup` (or, on a live stack, `provisioner teardown`) in its own
 process group, kills the whole group (CLI and Terraform worker) after a random delay, then runs
@@ -24,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "bench"))
 
 from projects import write_project  # noqa: E402
 
@@ -73,9 +75,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--hardening", action="store_true",
+                    help="the hardening faults: SIGTERM/SIGINT to the CLI, emulator stall, emulator kill")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     mirror.build(MIRROR)
+    if args.hardening:
+        import faults_hardening
+
+        with tempfile.TemporaryDirectory(prefix="hfaults-") as tmp:
+            faults_hardening.run(Path(tmp), MIRROR, args.trials, rng,
+                                 lambda row: print(json.dumps(row), file=sys.stderr, flush=True))
+        return
     with tempfile.TemporaryDirectory(prefix="faults-") as tmp:
         info = emulator.start(Path(tmp) / "emu")
         try:

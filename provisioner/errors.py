@@ -115,6 +115,30 @@ class EmulatorError(ProvisionerError):
     """The local AWS emulator could not be started or reached."""
 
 
+class LocalIOError(ProvisionerError):
+    """A local file or directory could not be read or written (read-only, full, no permission)."""
+
+
+class Interrupted(ProvisionerError):
+    """SIGINT or SIGTERM stopped the command; exit 128 + the signal (130, 143)."""
+
+    RESUME = "re-run spinup to continue or teardown to remove"
+
+    def __init__(self, signum: int, *, terraform_ran: bool = False) -> None:
+        text = f"interrupted; Terraform saved its state; {self.RESUME}" if terraform_ran else "interrupted"
+        super().__init__(text, signum=signum)
+        self.signum = signum
+        self.terraform_ran = terraform_ran
+        self.exit_code = 128 + signum
+
+    def on_a_stack(self) -> Interrupted:
+        """The same interruption, saying how to resume (it stopped an operation on a stack)."""
+        if not self.terraform_ran and self.message == "interrupted":
+            self.message = f"interrupted; {self.RESUME}"
+            self.args = (self.message,)
+        return self
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One Terraform diagnostic (from ``-json`` output)."""

@@ -24,6 +24,12 @@ SERVICES = (
     "cloudwatchlogs", "elb", "elbv2", "ecs", "rds", "route53", "kms", "autoscaling",
     "resourcegroupstaggingapi",
 )
+# The emulator is on loopback: connecting takes microseconds or is refused, so a short connect
+# timeout and one retry of a refused connection find a dead one in about a second instead of minutes
+# of backoff. The read timeout stays long: a stalled (SIGSTOPped, swapping) emulator has accepted the
+# connection and is waited for; throttling and 5xx answers keep the policy's attempts.
+LOCAL_CONNECT_TIMEOUT = 1
+LOCAL_REFUSED_ATTEMPTS = 2
 LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
 
@@ -62,11 +68,15 @@ class Aws:
                 from botocore.config import Config
 
                 retries: Any = aws_retry_config(self.retries)  # botocore's _RetryDict, built in config/
-                cfg = Config(retries=retries, connect_timeout=5, read_timeout=60)
+                cfg = Config(retries=retries, connect_timeout=LOCAL_CONNECT_TIMEOUT if self.is_local else 5,
+                             read_timeout=60)
                 kwargs: dict[str, Any] = {"config": cfg}
                 if self.endpoint:
                     kwargs["endpoint_url"] = self.endpoint
-                self._clients[service] = self.session().client(service, **kwargs)
+                client = self.session().client(service, **kwargs)
+                if self.is_local:
+                    client.meta.events.register_first("needs-retry", _refused_is_final)
+                self._clients[service] = client
             return self._clients[service]
 
     def terraform_env(self) -> dict[str, str]:
@@ -89,6 +99,17 @@ class Aws:
         if self._account is None:
             self._account = str(self.client("sts").get_caller_identity()["Account"])
         return self._account
+
+
+def _refused_is_final(attempts: int = 0, caught_exception: BaseException | None = None,
+                      **_kwargs: Any) -> None:
+    """botocore ``needs-retry`` hook of loopback clients: a connection refused twice is final (the
+    emulator is down), instead of the policy's attempts with exponential backoff."""
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+
+    if isinstance(caught_exception, EndpointConnectionError | ConnectTimeoutError) \
+            and attempts >= LOCAL_REFUSED_ATTEMPTS:
+        raise caught_exception
 
 
 def _assume(base: Any, role_arn: str) -> Any:

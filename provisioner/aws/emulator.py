@@ -1,8 +1,10 @@
 """The local target: a moto server on loopback, started and stopped by the tool.
 
-Its pid and port live in ``<state_dir>/emulator.json``. State inside moto is
-in memory: stopping the emulator forgets every stack, record and state file
-it held (the registry and state bucket are bootstrapped again on next use).
+Its pid and port live in ``<state_dir>/emulator.json`` (0600). State inside moto is in memory;
+moto's recorder (``aws.recording``) appends every request to ``<state_dir>/emulator-recording.jsonl``
+and a new emulator replays it on start, so a stopped or crashed emulator comes back with its
+stacks. A recorded emulator whose process is alive but does not answer (stalled, swapping,
+SIGSTOPped) is waited for, bounded, and never replaced while its pid lives.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from provisioner.aws import recording
 from provisioner.errors import EmulatorError
+from provisioner.support.files import write_private_json
 
 HOST = "127.0.0.1"
 STATE_FILE = "emulator.json"
 START_TIMEOUT = 30.0
+STALL_WAIT = 120.0   # how long a recorded emulator that is alive but silent is waited for
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class EmulatorInfo:
     port: int
     started_at: float
     log: str
+    restore: dict[str, Any] = field(default_factory=dict)   # what recording.restore did at start
 
     @property
     def url(self) -> str:
@@ -101,17 +107,54 @@ def poll(predicate: Callable[[], Any], timeout: float, interval: float = 0.1) ->
     return attempt()
 
 
+def _is_emulator(pid: int) -> bool:
+    """The live process ``pid`` is a moto server (not a reused pid); True where /proc cannot tell."""
+    try:
+        return b"moto" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()
+    except OSError:
+        return True
+
+
+def wait_for_recorded(state_dir: Path, on_wait: Callable[[str], None], timeout: float = STALL_WAIT
+                      ) -> EmulatorInfo | None:
+    """The recorded emulator once it answers; None when there is none or its process is gone.
+
+    One whose process lives but does not answer is waited for up to ``timeout`` (telling
+    ``on_wait`` once), then EmulatorError: it still holds every stack, so it is never replaced."""
+    info = read_info(state_dir)
+    if info is None or not _pid_alive(info.pid) or not _is_emulator(info.pid):
+        return None
+    if answers(info.url):
+        return info
+    on_wait(f"the local AWS emulator (pid {info.pid}) at {info.url} does not answer; waiting up to "
+            f"{timeout:.0f}s (it is alive and holds the stacks, so it is not replaced)")
+    if poll(lambda: answers(info.url) or not _pid_alive(info.pid), timeout, interval=0.25) \
+            and _pid_alive(info.pid):
+        return info
+    if not _pid_alive(info.pid):
+        return None
+    raise EmulatorError(f"the local AWS emulator (pid {info.pid}) at {info.url} has not answered for "
+                        f"{timeout:.0f}s; it is still running, so it is not replaced. Resume it, or stop "
+                        "it with `provisioner emulator stop` (a new one replays the recording)",
+                        url=info.url, pid=info.pid)
+
+
 def _wait_until_up(url: str, proc: subprocess.Popen) -> None:
     poll(lambda: proc.poll() is not None or answers(url, timeout=0.5), START_TIMEOUT)
     if proc.poll() is not None or not answers(url):
         raise EmulatorError(f"the AWS emulator did not start at {url}; see its log", url=url)
 
 
-def start(state_dir: Path, port: int = 0) -> EmulatorInfo:
-    """Start moto on loopback unless one of ours already answers; returns its info."""
-    running = status(state_dir)
+def start(state_dir: Path, port: int = 0, on_wait: Callable[[str], None] = lambda _m: None
+          ) -> EmulatorInfo:
+    """Start moto on loopback unless one of ours is alive (waited for while it stalls); returns its
+    info. A new one replays the recording of its predecessor (``restored`` in the info)."""
+    running = wait_for_recorded(state_dir, on_wait)
     if running:
         return running
+    previous = read_info(state_dir)  # recorded, but its process is gone
     try:
         import moto.server  # noqa: F401  (only to give a clear error when the extra is missing)
     except ImportError as exc:
@@ -120,14 +163,19 @@ def start(state_dir: Path, port: int = 0) -> EmulatorInfo:
     state_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log_path = state_dir / "emulator.log"
-    with open(log_path, "ab") as log:
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+            [sys.executable, "-m", "provisioner.aws.motoserve", HOST, str(port)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env={**os.environ, **recording.server_env(state_dir)},
         )
     info = EmulatorInfo(pid=proc.pid, port=port, started_at=time.time(), log=str(log_path))
     _wait_until_up(info.url, proc)
-    (state_dir / STATE_FILE).write_text(json.dumps(asdict(info)))
+    restored = recording.restore(state_dir, info.url)
+    info = replace(info, restore={**restored, "previous_pid": previous.pid if previous else None})
+    write_private_json(state_dir / STATE_FILE, asdict(info))
     return info
 
 

@@ -19,7 +19,8 @@ from provisioner.cli.commands import COMMANDS
 from provisioner.cli.context import Ctx
 from provisioner.cli.helpformat import WholeHelpGroup
 from provisioner.cli.output import err
-from provisioner.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, ProvisionerError
+from provisioner.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Interrupted, ProvisionerError
+from provisioner.support import interrupts
 
 GLOBAL_FLAGS = ("--debug", "--quiet", "-q", "--no-color")
 
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     if "--no-color" in args:
         os.environ["NO_COLOR"] = "1"   # rich and click both honour it
+    interrupts.install()  # SIGINT/SIGTERM: stop Terraform gracefully, exit 130/143 (support.interrupts)
     try:
         rv = cli.main(args=args, prog_name="provisioner", standalone_mode=False)
     except click.exceptions.Abort:
@@ -80,13 +82,27 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code if exc.exit_code else EXIT_BAD_INPUT)
+    except Interrupted as exc:
+        err(str(exc))
+        for note in getattr(exc, "__notes__", ()):
+            err(f"note: {note}")
+        sys.exit(exc.exit_code)
     except ProvisionerError as exc:
         if debug:
             import traceback
 
             traceback.print_exc()
         err(f"error: {exc}")
+        for note in getattr(exc, "__notes__", ()):
+            err(f"note: {note}")
         sys.exit(exc.exit_code)
+    except OSError as exc:  # a local file the core did not expect to fail (disk full, read-only)
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        err(f"error: {exc}")
+        sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         err("interrupted")
         sys.exit(130)

@@ -31,7 +31,8 @@ class Ctx:
         from provisioner.cli.output import err
         from provisioner.usecases.runtime import open_runtime
 
-        rt = open_runtime(self.settings, start_emulator=start_emulator, read_only=read_only)
+        rt = open_runtime(self.settings, start_emulator=start_emulator, read_only=read_only,
+                          on_wait=lambda message: err(f"==> {message}"))
         for note in () if self.quiet else rt.notes:
             err(f"==> {note}")
         return rt

@@ -60,6 +60,38 @@ def url_check(example: str, pattern: str) -> Callable[[str | None], str | None]:
     return check
 
 
+def emulator_url_check(v: str | None) -> str | None:
+    """An emulator URL: http(s)://host[:port], no user:password@, no path; trailing / dropped."""
+    if v is None:
+        return v
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(v.strip())
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ValueError("must not carry credentials (user:password@); the emulator needs none")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") \
+            or parts.query or parts.fragment:
+        raise ValueError(f"{v!r} is not an http(s) URL like 'http://127.0.0.1:5000'")
+    try:
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError as exc:
+        raise ValueError(f"{v!r} has a bad port: {exc}") from None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def is_loopback(url: str) -> bool:
+    import ipaddress
+    import urllib.parse
+
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def bucket_check(v: str) -> str:
     if not S3_BUCKET.fullmatch(v) or ".." in v:
         raise ValueError(f"{v!r} is not a valid S3 bucket name")
@@ -105,14 +137,50 @@ def accounts_check(v: tuple[str, ...]) -> tuple[str, ...]:
     return unique_strings(v, "an account id")
 
 
+def _split_location(item: str) -> tuple[str | None, str]:
+    """``s3://bucket/prefix`` (any case of the scheme), ``arn:aws:s3:::bucket/prefix`` (any partition)
+    or a bare ``prefix`` -> (bucket or None, prefix without surrounding slashes)."""
+    text = item.strip()
+    lowered = text.lower()
+    if lowered.startswith("s3://"):
+        bucket, _, prefix = text[5:].partition("/")
+        return bucket, prefix.strip("/")
+    m = re.fullmatch(r"arn:aws[a-z-]*:s3:::([^/]*)(/.*)?", text, flags=re.IGNORECASE)
+    if m:
+        return m.group(1), (m.group(2) or "").strip("/")
+    return None, text.strip("/")
+
+
+def state_buckets_check(v: tuple[str, ...]) -> tuple[str, ...]:
+    """Each entry as a bare lower-case bucket name (``s3://b``, ``s3://b/``, ``arn:aws:s3:::b`` and
+    upper case accepted); an entry with a key prefix belongs in state_prefixes and is refused."""
+    out = []
+    for item in unique_strings(v, "a state bucket", 3):
+        bucket, prefix = _split_location(item) if "://" in item or item.lower().startswith("arn:") \
+            else (item.strip("/"), "")
+        if bucket is None or prefix:
+            raise ValueError(f"{item!r} names a key prefix, not a bucket: list it in "
+                             "[production].state_prefixes")
+        canonical = bucket.lower()
+        if not S3_BUCKET.fullmatch(canonical) or ".." in canonical:
+            raise ValueError(f"{item!r} is not an S3 bucket (name, s3://name or arn:aws:s3:::name)")
+        out.append(canonical)
+    return tuple(dict.fromkeys(out))
+
+
 def prefixes_check(v: tuple[str, ...]) -> tuple[str, ...]:
-    cleaned = unique_strings(v, "a state prefix")
-    for item in cleaned:
-        rest = item.removeprefix("s3://")
-        bad_bucket = item.startswith("s3://") and not S3_BUCKET.fullmatch(rest.split("/")[0])
-        if not rest.strip("/") or bad_bucket:
+    """Each entry as ``prefix`` or ``s3://bucket/prefix``, lower case (the guard compares state keys
+    case-insensitively: an entry ``Production`` covers ``production``); ``S3://``, ARNs and
+    surrounding slashes accepted."""
+    out = []
+    for item in unique_strings(v, "a state prefix"):
+        bucket, prefix = _split_location(item)
+        bad_bucket = bucket is not None and not S3_BUCKET.fullmatch(bucket.lower())
+        if bad_bucket or (bucket is None and not prefix):
             raise ValueError(f"{item!r} is not a key prefix or s3://bucket/prefix")
-    return cleaned
+        out.append(f"s3://{bucket.lower()}/{prefix.lower()}".rstrip("/") if bucket is not None
+                   else prefix.lower())
+    return tuple(dict.fromkeys(out))
 
 
 SECRET_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|ssm:[A-Za-z0-9_.\-/]{1,2048}"

@@ -18,6 +18,8 @@ from provisioner.config.checks import (
     accounts_check,
     bucket_check,
     duration_check,
+    emulator_url_check,
+    is_loopback,
     label_check,
     parse_duration,
     patterns_check,
@@ -25,6 +27,7 @@ from provisioner.config.checks import (
     prefixes_check,
     prices_check,
     regex_check,
+    state_buckets_check,
     table_name,
     unique_strings,
     url_check,
@@ -63,15 +66,22 @@ class Target(_Strict, frozen=True):
     role_arn: str | None = None
     endpoint: str | None = None         # local only: an emulator already running
     emulator_port: Annotated[int, Meta(ge=0, le=65535)] = 0   # local only: 0 picks a free port
+    allow_remote_emulator: bool = False  # local only: let endpoint be a host other than loopback
 
     _checks = {
         "region": regex_check(r"[a-z]{2}(-gov)?-[a-z]+-\d", "is not an AWS region like 'us-east-1'"),
-        "endpoint": url_check("http://127.0.0.1:5000", r"https?://[^\s/]+(:\d+)?/?"),
+        "endpoint": emulator_url_check,
     }
 
     def _check(self) -> None:
         if self.kind == "aws" and self.endpoint:
             raise ValueError("'endpoint' is for the local emulator; remove it for kind = 'aws'")
+        if self.kind == "local" and self.endpoint and not self.allow_remote_emulator \
+                and not is_loopback(self.endpoint):
+            raise ValueError(f"endpoint {self.endpoint!r} is not on loopback (127.0.0.0/8, ::1, "
+                             "localhost): the local target sends its fake credentials and every "
+                             "stack's state there; set allow_remote_emulator = true to use an "
+                             "emulator on another host")
         if self.kind == "local" and (self.profile or self.role_arn):
             raise ValueError("'profile' and 'role_arn' are for kind = 'aws'")
 
@@ -219,7 +229,7 @@ class Production(_Strict, frozen=True):
     identifiers: tuple[str, ...] = ()   # strings no staging variable may contain
 
     _checks = {"account_ids": accounts_check,
-               "state_buckets": lambda v: unique_strings(v, "a state bucket", 3),
+               "state_buckets": state_buckets_check,
                "state_prefixes": prefixes_check,
                "identifiers": lambda v: unique_strings(v, "a production identifier", 3)}
 

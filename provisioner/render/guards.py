@@ -68,6 +68,46 @@ def _identifier_in(value: Any, needles: Mapping[str, str], path: str) -> tuple[s
     return None
 
 
+def _leaves(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list | tuple):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [str(value)] if isinstance(value, str) or is_number(value) else []
+
+
+def find_identifier(value: Any, identifiers: tuple[str, ...], path: str) -> tuple[str, str] | None:
+    """(path, identifier) of the first production identifier in ``value``: in any string, number or
+    map key inside it, or spread over its items (list items and map values joined, in order, with
+    nothing and with a space between), compared case-insensitively; else None."""
+    needles = {ident.casefold(): ident for ident in identifiers if ident}
+    if not needles:
+        return None
+    found = _identifier_in(value, needles, path)
+    if found or not isinstance(value, dict | list | tuple):
+        return found
+    leaves = _leaves(value)
+    for joined in ("".join(leaves), " ".join(leaves)):
+        hit = _identifier_in(joined, needles, f"{path} (its items joined)")
+        if hit:
+            return hit
+    return None
+
+
+def check_handed(values: Mapping[str, Any], guards: Guards) -> None:
+    """Refuse a production identifier in anything else the tool hands Terraform (exit 2): the
+    provider's default tags (branch, owner, PR), the provider settings, the backend settings.
+    ``values`` maps where (e.g. "provider default_tags") to the value."""
+    for where, value in values.items():
+        found = find_identifier(value, guards.identifiers, where)
+        if found:
+            path, ident = found
+            raise RenderError(where, None, f"{path} contains the production identifier {ident!r} "
+                                           f"([production] in {guards.source}); staging must never "
+                                           "reference production: use another branch name, owner or "
+                                           "setting")
+
+
 def check_identifiers(tfvars: Mapping[str, Any], sources: Mapping[str, str], guards: Guards,
                        first: tuple[str, ...] = ()) -> None:
     """Refuse any production identifier anywhere in the staging variables, naming where it is.
@@ -78,7 +118,7 @@ def check_identifiers(tfvars: Mapping[str, Any], sources: Mapping[str, str], gua
     if not needles:
         return
     for name in sorted(tfvars, key=lambda n: (n not in first, n)):
-        found = _identifier_in(tfvars[name], needles, name)
+        found = find_identifier(tfvars[name], guards.identifiers, name)
         if found:
             path, ident = found
             where = "" if path == name else f" at {path}"

@@ -22,7 +22,9 @@ def _under(key: str, prefix: str) -> bool:
 
 
 def production_location(production: Production, bucket: str, key: str) -> str | None:
-    """The ``[production]`` entry that ``s3://bucket/key`` falls under, else None."""
+    """The ``[production]`` entry that ``s3://bucket/key`` falls under, else None. Entries are
+    canonical (config.checks: lower case, ``s3://bucket/prefix``); so are the values compared."""
+    bucket, key = bucket.lower(), key.lower()
     if bucket in production.state_buckets:
         return f"state_buckets: {bucket!r}"
     for entry in production.state_prefixes:

@@ -108,14 +108,21 @@ def audited(log: AuditLog, operation: str, slug: str, branch: str) -> Iterator[O
     """Append one entry when the block ends: ok, or the error's class and message."""
     outcome = Outcome()
     started = time.monotonic()
+    failure: BaseException | None = None
     try:
         yield outcome
     except ProvisionerError as exc:
-        outcome.result, outcome.detail = type(exc).__name__, str(exc)
+        outcome.result, outcome.detail, failure = type(exc).__name__, str(exc), exc
         raise
     except BaseException as exc:
-        outcome.result, outcome.detail = "interrupted", type(exc).__name__
+        outcome.result, outcome.detail, failure = "interrupted", type(exc).__name__, exc
         raise
     finally:
-        log.append(operation, slug, branch, result=outcome.result, duration=time.monotonic() - started,
-                   detail=outcome.detail)
+        try:
+            log.append(operation, slug, branch, result=outcome.result,
+                       duration=time.monotonic() - started, detail=outcome.detail)
+        except ProvisionerError as secondary:
+            if failure is None:
+                raise
+            # the block's own error is what the user must see; this one is a note on it
+            failure.add_note(f"the audit entry for this {operation} was not written: {secondary}")

@@ -23,7 +23,7 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wa
 
 from provisioner.aws.clients import Aws
 from provisioner.aws.errors import LOST_RACE, call, must
-from provisioner.errors import LockTimeout
+from provisioner.errors import LockTimeout, ProvisionerError
 from provisioner.state.audit import user
 
 
@@ -132,9 +132,16 @@ def held(leases: Leases, slug: str, operation: str, *, wait: float,
     beat.start()
     try:
         yield holder
-    finally:
+    except BaseException as exc:
         beat.stop()
-        leases.release(slug, holder)
+        try:
+            leases.release(slug, holder)
+        except ProvisionerError as secondary:  # the block's error stays the one the user sees
+            exc.add_note(f"the lease on {slug} was not released (it lapses after stacks.lease_ttl): "
+                         f"{secondary}")
+        raise
+    beat.stop()
+    leases.release(slug, holder)
 
 
 def describe(lease: Lease, now: float | None = None) -> str:

@@ -12,10 +12,12 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import msgspec
+
 from provisioner.aws.clients import Aws
 from provisioner.aws.errors import LOST_RACE, NO_TABLE, call
 from provisioner.domain.record import Record
-from provisioner.errors import LockTimeout
+from provisioner.errors import AwsError, LockTimeout
 
 
 class RegistryConflict(LockTimeout):
@@ -41,13 +43,52 @@ def _to_item(rec: Record) -> dict[str, Any]:
     return item
 
 
-def _from_item(item: dict[str, Any]) -> Record:
-    kwargs: dict[str, Any] = json.loads(item["record"]["S"])
+class BadItem(AwsError):
+    """A registry item this version cannot read: names the slug and what is wrong."""
+
+
+def _problem(item: dict[str, Any]) -> str | Record:
+    """The record in ``item``, or what is wrong with it."""
+    doc = item.get("record")
+    if not isinstance(doc, dict) or not isinstance(doc.get("S"), str):
+        return "no `record` string attribute"
+    try:
+        kwargs = json.loads(doc["S"])
+    except ValueError as exc:
+        return f"`record` is not JSON ({exc})"
+    if not isinstance(kwargs, dict):
+        return f"`record` is a JSON {type(kwargs).__name__}, not an object"
     for name in BULKY:
         if name in item:
-            kwargs[name] = json.loads(item[name]["S"])
+            try:
+                kwargs[name] = json.loads(item[name]["S"])
+            except (ValueError, KeyError, TypeError):
+                return f"`{name}` is not a JSON string attribute"
     # a field a newer version of the tool added is ignored, not fatal
-    return Record(**{k: v for k, v in kwargs.items() if k in Record.__dataclass_fields__})
+    known = {k: v for k, v in kwargs.items() if k in Record.__dataclass_fields__}
+    try:
+        return msgspec.convert(known, Record)
+    except msgspec.ValidationError as exc:
+        return str(exc).replace("`$.", "`record.")
+
+
+def _slug_of(item: dict[str, Any]) -> str:
+    slug = item.get("slug")
+    return str(slug.get("S", slug)) if isinstance(slug, dict) else repr(slug)
+
+
+def _from_item(item: dict[str, Any]) -> Record:
+    found = _problem(item)
+    if isinstance(found, str):
+        slug = _slug_of(item)
+        raise BadItem(f"registry item {slug!r} cannot be read: {found}", slug=slug)
+    return found
+
+
+class Listing(list[Record]):
+    """Records read from the registry, plus a warning for each item that could not be read (skipped)."""
+
+    warnings: tuple[str, ...] = ()
 
 
 class Registry:
@@ -61,25 +102,29 @@ class Registry:
             none_on=NO_TABLE, table=self.table)
         return _from_item(resp["Item"]) if resp and "Item" in resp else None
 
-    def all(self, *, without: tuple[str, ...] = ()) -> list[Record]:
-        """Every record, oldest first. ``without`` leaves bulky fields (e.g. "outputs") unread: they
+    def all(self, *, without: tuple[str, ...] = ()) -> Listing:
+        """Every readable record, oldest first; an unreadable item is skipped with a warning naming
+        its slug (``Listing.warnings``). ``without`` leaves bulky fields (e.g. "outputs") unread: they
         come back as their defaults, and the scan moves a fraction of the data."""
         kwargs: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
         unknown = set(without) - set(BULKY)
         if unknown:
             raise ValueError(f"only {BULKY} can be left out of a scan, not {sorted(unknown)}")
         if without:
-            names = ["record", *(n for n in BULKY if n not in without)]
+            names = ["slug", "record", *(n for n in BULKY if n not in without)]
             kwargs["ProjectionExpression"] = ", ".join(f"#f{i}" for i in range(len(names)))
             kwargs["ExpressionAttributeNames"] = {f"#f{i}": n for i, n in enumerate(names)}
 
-        def scan() -> list[Record]:
-            return [_from_item(i) for page in self._ddb.get_paginator("scan").paginate(**kwargs)
+        def scan() -> list[dict[str, Any]]:
+            return [i for page in self._ddb.get_paginator("scan").paginate(**kwargs)
                     for i in page.get("Items", [])]
 
-        records = call(f"read registry table {self.table}", scan, none_on=NO_TABLE,
-                       table=self.table)
-        return sorted(records or [], key=lambda r: r.created_at)
+        items = call(f"read registry table {self.table}", scan, none_on=NO_TABLE, table=self.table)
+        found = [(i, _problem(i)) for i in items or []]
+        listing = Listing(sorted((r for _, r in found if isinstance(r, Record)), key=lambda r: r.created_at))
+        listing.warnings = tuple(f"skipped registry item {_slug_of(i)!r} in {self.table}: {r}"
+                                 for i, r in found if isinstance(r, str))
+        return listing
 
     def put(self, new: Record, expected: Record | None) -> Record:
         """Write ``new`` only if the stored record is still ``expected`` (None: must not exist)."""

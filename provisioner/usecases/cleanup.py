@@ -90,7 +90,8 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
                  state_slugs: set[str] | None = None) -> Plan:
     """What the nightly job would do, and why. Reads the registry and the state bucket; writes nothing."""
     now = now if now is not None else time.time()
-    records = records if records is not None else rt.registry.all(without=("outputs",))
+    listing = rt.registry.all(without=("outputs",)) if records is None else None
+    records = records if records is not None else list(listing or [])
     states = state_slugs if state_slugs is not None else backend.state_slugs(rt.aws, rt.settings)
     items: list[Item] = []
     live = {r.slug for r in records if r.live}
@@ -105,7 +106,8 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
                                                             "since the last apply"))
     for slug in sorted(states - live):
         items.append(Item(slug, "(no record)", TEARDOWN, "state without record"))
-    warnings = () if pr_state else ("PR state not checked: no GitHub token configured",)
+    warnings = (() if pr_state else ("PR state not checked: no GitHub token configured",)) \
+        + (listing.warnings if listing is not None else ())
     return Plan(tuple(items), warnings)
 
 
@@ -168,7 +170,25 @@ def execute(rt: Runtime, plan: Plan, *, parallel: int,
                 on_done(done)
     items = tuple(results.get(i.slug, replace(i, result="skipped")) if i.action == TEARDOWN
                   else replace(i, result="skipped") for i in plan.items)
-    return replace(plan, items=items)
+    pruned = prune_local(rt)
+    notes = (f"removed {len(pruned)} local stack directories with no live record: {', '.join(pruned)}",) \
+        if pruned else ()
+    return replace(plan, items=items, warnings=plan.warnings + notes)
+
+
+def prune_local(rt: Runtime) -> list[str]:
+    """Remove ``<state_dir>/stacks/<slug>`` of every stack without a live record (an unreadable
+    registry item keeps its directory: its record may well be live)."""
+    from provisioner.terraform import workspace
+    from provisioner.usecases.restart import local_stacks
+
+    listing = rt.registry.all(without=("outputs",))
+    keep = {r.slug for r in listing if r.live}
+    unreadable = " ".join(listing.warnings)
+    gone = [slug for slug in local_stacks(rt.settings) if slug not in keep and f"'{slug}'" not in unreadable]
+    for slug in gone:
+        workspace.remove(rt.settings, slug)
+    return gone
 
 
 def pr_state_lookup(settings: Settings, env: Mapping[str, str]) -> PrState | None:

@@ -16,11 +16,11 @@ from typing import TypeVar
 
 from provisioner.domain.naming import StackId
 from provisioner.domain.record import Record
-from provisioner.errors import LockTimeout, ProvisionerError, TerraformError
+from provisioner.errors import Interrupted, LockTimeout, ProvisionerError, TerraformError
 from provisioner.safety import secrets
 from provisioner.state import leases
 from provisioner.state.audit import Outcome, audited
-from provisioner.terraform import locks
+from provisioner.terraform import locks, workspace
 from provisioner.terraform.interface import Engine
 from provisioner.terraform.retrying import RetryNotice
 from provisioner.usecases.reporter import Reporter
@@ -54,7 +54,11 @@ def operation(rt: Runtime, name: str, stack: StackId, reporter: Reporter) -> Ite
             rt.leases, stack.slug, name, wait=rt.settings.stacks.lease_wait_seconds,
             on_wait=lambda other: reporter.step(leases.describe(other))):
         engine = rt.terraform(on_retry=lambda n: reporter.step(_retry_line(n)))
-        yield Operation(rt, name, stack, reporter, engine, time.time(), outcome)
+        try:
+            yield Operation(rt, name, stack, reporter, engine, time.time(), outcome)
+        except Interrupted as exc:
+            exc.on_a_stack()  # the same error, now saying how to resume
+            raise
 
 
 def unlocked(op: Operation, workdir: str, call: Callable[[Engine], T]) -> T:
@@ -94,9 +98,18 @@ def scrubbed(rt: Runtime, exc: ProvisionerError) -> ProvisionerError:
 
 
 def failed(rt: Runtime, working: Record, exc: ProvisionerError) -> ProvisionerError:
-    """Record the failure (secrets scrubbed) on the stack's record; returns the error to raise."""
+    """Record the failure (secrets scrubbed) on the stack's record; returns the error to raise.
+
+    An interruption is recorded as ``interrupted``. When the record cannot be written (the registry
+    is unreachable too), the original error is still the one returned, with a note saying so."""
     clean = scrubbed(rt, exc)
-    rt.registry.put(replace(working, status="failed", error=str(clean)[:4000]), expected=working)
+    status = "interrupted" if isinstance(exc, Interrupted) else "failed"
+    reason = (f"interrupted by signal {exc.signum}" if isinstance(exc, Interrupted) else str(clean))
+    try:
+        rt.registry.put(replace(working, status=status, error=reason[:4000]), expected=working)
+    except ProvisionerError as secondary:
+        clean.add_note(f"the record of {working.slug} could not be updated and still says "
+                       f"{working.status!r}: {secondary}")
     return clean
 
 
@@ -106,3 +119,20 @@ def resumed(record: Record | None, reporter: Reporter) -> bool:
         reporter.step(f"the previous run died while {record.status} stack {record.slug}; taking over")
         return True
     return False
+
+
+@contextmanager
+def rescued_state(rt: Runtime, ws: workspace.Workspace) -> Iterator[None]:
+    """Run Terraform in ``ws``; whatever happens, no state file stays in the stack directory: one
+    Terraform left there (``errored.tfstate``: the backend was unreachable) is moved, 0600, under the
+    state dir, and the error that ends the run says where and how to push it back."""
+    try:
+        yield
+    except ProvisionerError as exc:
+        kept = workspace.rescue_state(rt.settings, ws)
+        if kept is not None:
+            exc.add_note(workspace.recovery_note(kept, ws.module_dir))
+        raise
+    kept = workspace.rescue_state(rt.settings, ws)
+    if kept is not None:
+        raise ProvisionerError(workspace.recovery_note(kept, ws.module_dir), path=str(kept))

@@ -53,6 +53,25 @@ def _head(path: str) -> str:
     return path.split(".", 1)[0].split("[", 1)[0]
 
 
+def check_handed(settings: Settings, endpoint: str | None, stack: StackId, pr: int | None,
+                 owner: str) -> None:
+    """Refuse (exit 2) a production identifier in what the tool hands Terraform besides the
+    variables: the default tags (branch, owner, PR), the provider settings, the backend settings."""
+    from provisioner.domain.tags import default_tags
+    from provisioner.render.guards import check_handed as scan
+    from provisioner.state import backend
+    from provisioner.terraform import workspace
+
+    guards = Guards(identifiers=settings.production.forbidden, secrets=settings.secrets,
+                    source=settings.source)
+    providers, _notes = workspace.provider_block(settings, {}, endpoint)
+    settings_only = [{k: v for k, v in block.items() if k != "default_tags"} for block in providers]
+    scan({"provider default_tags": default_tags(stack, pr=pr, owner=owner, expires_at=None),
+          "provider settings": settings_only,
+          "backend settings": backend.backend_block(settings, backend.location(settings, stack.slug),
+                                                    endpoint)}, guards)
+
+
 def preview(settings: Settings, req: StackRequest) -> tuple[StackId, Rendered]:
     """The stack a request names and what it would be rendered as (``render``, ``diff``)."""
     stack = stack_of(settings, req)

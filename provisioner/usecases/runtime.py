@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +25,8 @@ from provisioner.config.policies import policies_from_settings
 from provisioner.errors import ConfigError, ProvisionerError
 from provisioner.safety import guard, secrets
 from provisioner.state import backend
+from provisioner.support.files import write_text
+from provisioner.usecases.restart import restart_notes
 
 if TYPE_CHECKING:
     from provisioner.state.audit import AuditLog
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
     from provisioner.terraform.retrying import RetryCallback
 
 CLI_CONFIG_NAME = "terraform.rc"
+PUBLIC = 0o644   # files of the state dir that hold no secret (README "Files on local disk")
 
 
 @dataclass
@@ -96,7 +100,8 @@ class Runtime:
         return dict(self._secrets or {})
 
 
-def resolve_endpoint(settings: Settings, *, start: bool) -> tuple[str | None, list[str]]:
+def resolve_endpoint(settings: Settings, *, start: bool, on_wait: Callable[[str], None] = lambda _m: None
+                     ) -> tuple[str | None, list[str]]:
     """The emulator URL for the local target (starting it when allowed); None for real AWS."""
     t = settings.target
     if t.kind == "aws":
@@ -106,19 +111,22 @@ def resolve_endpoint(settings: Settings, *, start: bool) -> tuple[str | None, li
             raise ProvisionerError(f"no AWS emulator answers at {t.endpoint} (target.endpoint in "
                                    f"{settings.source})")
         return t.endpoint, []
-    running = emulator.status(settings.state_dir)
+    running = emulator.wait_for_recorded(settings.state_dir, on_wait)
     if running:
         return running.url, []
     if not start:
         raise ProvisionerError("the local emulator is not running: `provisioner emulator start`")
-    info = emulator.start(settings.state_dir, settings.target.emulator_port)
-    return info.url, [f"started the local AWS emulator at {info.url} (pid {info.pid})"]
+    info = emulator.start(settings.state_dir, settings.target.emulator_port, on_wait)
+    return info.url, [f"started the local AWS emulator at {info.url} (pid {info.pid})",
+                      *restart_notes(settings, info)]
 
 
-def open_runtime(settings: Settings, *, start_emulator: bool = True, read_only: bool = False) -> Runtime:
+def open_runtime(settings: Settings, *, start_emulator: bool = True, read_only: bool = False,
+                 on_wait: Callable[[str], None] = lambda _m: None) -> Runtime:
     """Wire emulator -> Aws -> runtime. ``read_only`` (list, status, audit, board) creates nothing:
-    no bootstrap, and a registry or audit table that does not exist yet reads as empty."""
-    endpoint, notes = resolve_endpoint(settings, start=start_emulator)
+    no bootstrap, and a registry or audit table that does not exist yet reads as empty. ``on_wait``
+    hears when a stalled emulator is being waited for."""
+    endpoint, notes = resolve_endpoint(settings, start=start_emulator, on_wait=on_wait)
     t = settings.target
     _, aws_retry = policies_from_settings(settings)
     aws = Aws(region=t.region, endpoint=endpoint, profile=t.profile, role_arn=t.role_arn, retries=aws_retry)
@@ -146,7 +154,7 @@ def _bootstrap_local(settings: Settings, aws: Aws) -> list[str]:
         return []
     done = backend.bootstrap(settings, aws)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(key)
+    write_text(stamp, key, PUBLIC)  # pid, start time, table and bucket names: nothing secret
     return done
 
 
@@ -173,7 +181,7 @@ def write_cli_config(settings: Settings) -> Path:
                            plugin_cache=str(cache) if cache else "")
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     path = settings.state_dir / CLI_CONFIG_NAME
-    path.write_text(text)
+    write_text(path, text, PUBLIC)  # the mirror and plugin cache paths: nothing secret
     return path
 
 

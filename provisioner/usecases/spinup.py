@@ -26,8 +26,8 @@ from provisioner.sweep import plan as sweep
 from provisioner.terraform import workspace
 from provisioner.terraform.events import ChangeCounts, ResourceEvent
 from provisioner.usecases import health
-from provisioner.usecases.operation import Operation, failed, operation, resumed, unlocked
-from provisioner.usecases.preview import render_stack
+from provisioner.usecases.operation import Operation, failed, operation, rescued_state, resumed, unlocked
+from provisioner.usecases.preview import check_handed, render_stack
 from provisioner.usecases.reporter import Reporter
 from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import (
@@ -74,6 +74,7 @@ def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool 
     check_providers(rt, reporter)
     owner = req.owner or default_owner()
     rendered = render_stack(rt.settings, stack, req.pr, owner)
+    check_handed(rt.settings, rt.endpoint, stack, req.pr, owner)
     rt.secret_values()  # every secret is read before anything is written
     check_owner_of_slug(rt.registry.get(stack.slug), stack)
     if dry_run:
@@ -142,18 +143,19 @@ def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered) -> 
     reporter.step(f"stack {stack.slug} for branch {stack.branch!r} ({len(rendered.differences)} "
                   "differences from production)")
     tag_values = default_tags(stack, pr=working.pr, owner=owner, expires_at=tag_expiry(working))
-    ws = prepare_workspace(rt, stack, rendered.tfvars, tag_values)
-    backend.put_inputs(rt.aws, backend.location(rt.settings, stack.slug),
-                       json.dumps(rendered.tfvars, sort_keys=True).encode())
-    try:
+    try:  # from here on every failure leaves the record truthful (failed/interrupted, with the reason)
+        ws = prepare_workspace(rt, stack, rendered.tfvars, tag_values)
+        backend.put_inputs(rt.aws, backend.location(rt.settings, stack.slug),
+                           json.dumps(rendered.tfvars, sort_keys=True).encode())
         wd = str(ws.module_dir)
-        init(rt, ws, op.engine, reporter)
-        if took_over:
-            _sweep_strays(op, wd)
-        reporter.step("terraform apply")
-        result = unlocked(op, wd, lambda engine: engine.apply(wd, on_event=reporter.event))
-        # the apply's own outputs message (sensitive values masked); `output` only if it had none
-        outputs = result.outputs or op.engine.output(wd, mask_sensitive=True)
+        with rescued_state(rt, ws):
+            init(rt, ws, op.engine, reporter)
+            if took_over:
+                _sweep_strays(op, wd)
+            reporter.step("terraform apply")
+            result = unlocked(op, wd, lambda engine: engine.apply(wd, on_event=reporter.event))
+            # the apply's own outputs message (sensitive values masked); `output` only if it had none
+            outputs = result.outputs or op.engine.output(wd, mask_sensitive=True)
     except ProvisionerError as exc:
         raise failed(rt, working, explain(rt.settings, rendered, exc)) from None
     done = rt.registry.put(replace(

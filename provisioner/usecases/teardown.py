@@ -20,7 +20,7 @@ from provisioner.sweep.account import accounts, find_tagged
 from provisioner.terraform import workspace
 from provisioner.terraform.events import ChangeCounts
 from provisioner.usecases.lookup import suggestions
-from provisioner.usecases.operation import Operation, failed, operation, resumed, unlocked
+from provisioner.usecases.operation import Operation, failed, operation, rescued_state, resumed, unlocked
 from provisioner.usecases.preview import render_stack
 from provisioner.usecases.reporter import Reporter
 from provisioner.usecases.runtime import Runtime
@@ -54,6 +54,8 @@ def teardown(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: boo
     check_owner_of_slug(record, stack)
     has_state = backend.state_exists(rt.aws, loc)
     if nothing_to_destroy(record, has_state):
+        if not dry_run:
+            workspace.remove(rt.settings, stack.slug)  # a stack with no live record keeps no local files
         return TeardownResult(stack, "nothing", suggestions=tuple(suggestions(rt, stack)))
     if dry_run:
         reporter.step(f"would destroy stack {stack.slug} (record: {record.status if record else 'none'}, "
@@ -80,6 +82,7 @@ def teardown_held(op: Operation) -> TeardownResult:
     check_owner_of_slug(record, stack)
     has_state = backend.state_exists(rt.aws, loc)
     if nothing_to_destroy(record, has_state):
+        workspace.remove(rt.settings, stack.slug)
         return TeardownResult(stack, "nothing")
     resumed(record, op.reporter)
     op.reporter.step(f"stack {stack.slug} for branch {stack.branch!r}: teardown")
@@ -131,7 +134,8 @@ def _destroy(op: Operation, record: Record) -> ChangeCounts | None:
     tfvars = _inputs_for_teardown(op, record)
     tag_values = default_tags(stack, pr=record.pr, owner=record.owner, expires_at=tag_expiry(record))
     ws = prepare_workspace(rt, stack, tfvars, tag_values)
-    init(rt, ws, op.engine, op.reporter)
-    op.reporter.step("terraform destroy")
-    wd = str(ws.module_dir)
-    return unlocked(op, wd, lambda engine: engine.destroy(wd, on_event=op.reporter.event)).counts
+    with rescued_state(rt, ws):
+        init(rt, ws, op.engine, op.reporter)
+        op.reporter.step("terraform destroy")
+        wd = str(ws.module_dir)
+        return unlocked(op, wd, lambda engine: engine.destroy(wd, on_event=op.reporter.event)).counts

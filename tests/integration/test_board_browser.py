@@ -145,7 +145,7 @@ def test_board_refreshes_sorts_filters_and_answers_a_port_clash(tmp_path_factory
                 page.evaluate("window.__same_page = true")
                 assert _visible(page) == [alpha.slug]
                 cells = page.inner_text(f'tr[data-slug="{alpha.slug}"]')
-                assert "passing" in cells and "$" in cells and "/h" in cells   # health (the example's checks pass) and cost
+                assert "passing" in cells and "$" in cells and "/h" in cells  # health (checks pass), cost
                 assert page.get_attribute(f'tr[data-slug="{alpha.slug}"] a[href*="/pull/7"]', "href") == \
                     "https://github.com/acme/api/pull/7"
 

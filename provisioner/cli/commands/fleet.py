@@ -64,14 +64,18 @@ def cleanup(ctx: Ctx, parallel: int | None, plan_json: bool, report_file: str | 
         err(f"warning: {warning}")
     if not as_json:
         _print_plan(plan, done=False)
-    if not dry_run and plan.teardowns:
+    if not dry_run:  # also with nothing to tear down: execute prunes local stack directories
         at_once = parallel or rt.settings.cleanup.parallel
-        err(f"==> tearing down {len(plan.teardowns)} stacks, {at_once} at once")
+        if plan.teardowns:
+            err(f"==> tearing down {len(plan.teardowns)} stacks, {at_once} at once")
+        before = plan.warnings
         plan = job.execute(rt, plan, parallel=at_once,
                            on_done=lambda i: err(f"    {i.result:<8} {i.slug} ({i.duration:.1f}s)"))
+        for note in plan.warnings[len(before):]:
+            err(f"==> {note}")
         for line in notify.tell_github(rt, plan, os.environ):
             err(f"    github   {line}")
-        if not as_json:
+        if not as_json and plan.teardowns:
             click.echo()
             _print_plan(plan, done=True)
     night = audit.build(rt, plan, found, dry_run=dry_run)

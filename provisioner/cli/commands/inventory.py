@@ -9,7 +9,7 @@ import click
 
 from provisioner.cli.context import Ctx, pass_ctx
 from provisioner.cli.options import branch_option, json_option, stack_request
-from provisioner.cli.output import age, echo_json, health_cell, health_lines, table
+from provisioner.cli.output import age, echo_json, err, health_cell, health_lines, table
 
 
 @click.command("list")
@@ -22,10 +22,13 @@ def list_cmd(ctx: Ctx, include_destroyed: bool, as_json: bool) -> None:
     # command meant to be instant.
     from provisioner.usecases.expiryview import expires_text
 
-    records = [r for r in ctx.runtime(read_only=True).registry.all() if include_destroyed or r.live]
+    listing = ctx.runtime(read_only=True).registry.all()
+    records = [r for r in listing if include_destroyed or r.live]
     if as_json:
-        echo_json({"environments": [r.to_json() for r in records]})
+        echo_json({"environments": [r.to_json() for r in records], "warnings": list(listing.warnings)})
         return
+    for warning in listing.warnings:
+        err(f"warning: {warning}")
     if not records:
         click.echo("no staging environments")
         return

@@ -20,8 +20,12 @@ def emulator() -> None:
 @pass_ctx
 def emulator_start(ctx: Ctx, as_json: bool) -> None:
     from provisioner.aws import emulator as emu
+    from provisioner.usecases.restart import restart_notes
 
-    info = emu.start(ctx.settings.state_dir, ctx.settings.target.emulator_port)
+    info = emu.start(ctx.settings.state_dir, ctx.settings.target.emulator_port,
+                     on_wait=lambda message: err(f"==> {message}"))
+    for note in restart_notes(ctx.settings, info):
+        err(f"==> {note}")
     if as_json:
         echo_json({"running": True, "url": info.url, "pid": info.pid})
         return
@@ -29,16 +33,24 @@ def emulator_start(ctx: Ctx, as_json: bool) -> None:
 
 
 @emulator.command("stop")
+@click.option("--forget", is_flag=True,
+              help="also delete the emulator's recording: the next one starts empty (default: kept)")
 @json_option
 @pass_ctx
-def emulator_stop(ctx: Ctx, as_json: bool) -> None:
+def emulator_stop(ctx: Ctx, forget: bool, as_json: bool) -> None:
+    """Stop the emulator; its recording is kept and replayed by the next start (unless --forget)."""
     from provisioner.aws import emulator as emu
+    from provisioner.aws import recording
 
     info = emu.stop(ctx.settings.state_dir)
+    if forget:
+        recording.forget(ctx.settings.state_dir)
     if as_json:
-        echo_json({"stopped": info is not None, "pid": info.pid if info else None})
+        echo_json({"stopped": info is not None, "pid": info.pid if info else None, "forgot": forget})
         return
-    click.echo(f"emulator stopped (pid {info.pid}); its contents are gone" if info else "no emulator running")
+    kept = ("its contents are gone" if forget
+            else "its state is kept in the recording; the next start replays it")
+    click.echo(f"emulator stopped (pid {info.pid}); {kept}" if info else "no emulator running")
 
 
 @emulator.command("status")

@@ -6,7 +6,7 @@ import click
 
 from provisioner.cli.context import Ctx, pass_ctx
 from provisioner.cli.options import json_option
-from provisioner.cli.output import echo_json
+from provisioner.cli.output import echo_json, err
 
 
 @click.command()
@@ -48,7 +48,10 @@ def board(ctx: Ctx, host: str, port: int, export: str | None, as_json: bool) -> 
     rt = ctx.runtime(read_only=True)
 
     def load_rows() -> list[dict]:
-        return b.environments(rt.registry.all(), lambda rec: details(rt.settings, rec))
+        listing = rt.registry.all()
+        for warning in listing.warnings:
+            err(f"warning: {warning}")
+        return b.environments(listing, lambda rec: details(rt.settings, rec))
 
     if as_json:
         echo_json({"environments": load_rows()})
@@ -56,7 +59,10 @@ def board(ctx: Ctx, host: str, port: int, export: str | None, as_json: bool) -> 
     if export:
         from pathlib import Path
 
-        Path(export).write_text(b.render_page(load_rows(), standalone=True), encoding="utf-8")
+        from provisioner.support.files import write_text
+
+        # 0644 on purpose: the export is a page to publish; sensitive outputs are masked in it
+        write_text(Path(export), b.render_page(load_rows(), standalone=True), 0o644)
         click.echo(f"wrote {export}", err=True)
         return
     import uvicorn
