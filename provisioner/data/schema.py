@@ -21,6 +21,7 @@ touched.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -140,10 +141,16 @@ def _nearest(word: str, choices: Any) -> str | None:
 
 
 def _msgspec_path(exc: msgspec.ValidationError) -> str:
+    """The dotted key msgspec's message points at (`$.rows` -> `rows`); a missing field is named."""
     text = str(exc)
+    path = ""
     if " - at `$" in text:
-        return text.rsplit(" - at `$", 1)[1].rstrip("`").lstrip(".").replace("[", ".").replace("]", "")
-    return ""
+        path = text.rsplit(" - at `$", 1)[1].rstrip("`").lstrip(".").replace("[", ".").replace("]", "")
+        path = path.replace("'", "").replace('"', "")
+    missing = re.match(r"Object missing required field `([^`]+)`", text)
+    if missing:
+        path = f"{path}.{missing.group(1)}" if path else missing.group(1)
+    return path
 
 
 def _msgspec_problem(exc: msgspec.ValidationError) -> str:

@@ -161,6 +161,12 @@ def _rule_dict(rule: Any, source: str, dataset: str, field: str) -> Any:
     if name == "fake" and raw.get("kind") not in FAKE_KINDS:
         raise DataSpecError(source, dataset, f"{where}.kind", f"unknown fake kind {raw.get('kind')!r};"
                             f" one of {', '.join(FAKE_KINDS)}", _nearest(str(raw.get("kind")), FAKE_KINDS))
+    try:   # one rule at a time: msgspec's path hides dict keys, this names the field
+        msgspec.convert({k: v for k, v in raw.items() if k != "rule"}, cls)
+    except msgspec.ValidationError as exc:
+        inner = _msgspec_path(exc)
+        raise DataSpecError(source, dataset, f"{where}.{inner}" if inner else where,
+                            _msgspec_problem(exc)) from exc
     return raw
 
 
