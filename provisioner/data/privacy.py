@@ -123,12 +123,13 @@ class PrivacyCheck:
     """Checks the rows of one dataset in load order; the first finding refuses the dataset."""
 
     def __init__(self, dataset: str, keyed: Keyed | None = None, sensitive: set[int] | None = None,
-                 keep: Iterable[str] = ()) -> None:
+                 keep: Iterable[str] = (), offset: int = 0) -> None:
+        """`offset`: rows before the first one checked here (a chunk made by a worker)."""
         self.dataset = dataset
         self.keyed = keyed
         self.sensitive = sensitive or set()
         self.keep = frozenset(keep)
-        self.rows = 0
+        self.rows = offset
 
     def check(self, row: Mapping[str, Any]) -> None:
         self.rows += 1

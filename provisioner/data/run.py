@@ -10,6 +10,7 @@ fingerprints of the export's values; the spool costs disk, about the size of the
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ import msgspec
 
 from ..aws import Aws
 from .anonymise import anonymised_rows, kept_keys, survey
-from .errors import TargetError
+from .errors import PrivacyError, TargetError
 from .fakes import faker_version
 from .keyed import Keyed, seed_for
 from .loaders import Columns, Row, Store
@@ -28,21 +29,27 @@ from .rules import Transformer
 from .rules_spec import Ref
 from .sources import source_digest
 from .spec import Datasets, DatasetSpec
+from .synthetic import chunk_count
 from .versions import version_digest
+
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
 class Spooled:
+    """A dataset's checked rows on disk, in load order (one file, or a worker's file per chunk)."""
+
     dataset: str
-    path: Path
+    paths: tuple[Path, ...]
     rows: int
     content_digest: str
 
     def read(self) -> Iterator[Row]:
         decoder = msgspec.json.Decoder()
-        with self.path.open("rb") as f:
-            for line in f:
-                yield decoder.decode(line)
+        for path in self.paths:
+            with path.open("rb") as f:
+                for line in f:
+                    yield decoder.decode(line)
 
 
 @dataclass
@@ -161,17 +168,54 @@ class Run:
 
     def spool(self, spec: DatasetSpec, directory: Path) -> Spooled:
         """Generate or anonymise into the spool, checking every row; raises before any write."""
+        if spec.source == "synthetic" and chunk_count(spec) > 1 and WORKERS > 1:
+            return self._spool_parallel(spec, directory)
         rows, check = self.rows(spec)
         path = directory / f"{spec.name}.jsonl"
-        digest = hashlib.sha256()
-        encoder = msgspec.json.Encoder()
-        with path.open("wb") as out:
-            for row in rows:
-                check.check(row)
-                line = encoder.encode(row) + b"\n"
-                digest.update(line)
-                out.write(line)
-        return Spooled(spec.name, path, check.rows, digest.hexdigest())
+        _write_checked(rows, check, path)
+        return Spooled(spec.name, (path,), check.rows, _digest((path,)))
+
+    def _spool_parallel(self, spec: DatasetSpec, directory: Path) -> Spooled:
+        """A synthetic dataset's chunks made by worker processes (spawned: this process may hold
+        threads and the Terraform runtime, neither of which survives a fork), then its scenarios."""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from .synthetic import scenario_rows, spool_chunk
+
+        chunks = chunk_count(spec)
+        paths = [directory / f"{spec.name}.{c:05d}.jsonl" for c in range(chunks)]
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(WORKERS, chunks), mp_context=spawn) as pool:
+            results = list(pool.map(spool_chunk, [spec] * chunks, [self.datasets] * chunks,
+                                    [self.stack_id] * chunks, range(chunks), map(str, paths)))
+        for _, refusal in results:
+            if refusal is not None:
+                raise PrivacyError(spec.name, *refusal)
+        rows = sum(n for n, _ in results)
+        check = PrivacyCheck(spec.name, offset=rows)
+        tail = directory / f"{spec.name}.scenarios.jsonl"
+        _write_checked(scenario_rows(spec, tuple(self.datasets.schemas[spec.name].fields)), check, tail)
+        every = (*paths, tail)
+        return Spooled(spec.name, every, check.rows, _digest(every))
+
+
+def _write_checked(rows: Iterator[Row], check: PrivacyCheck, path: Path) -> None:
+    encoder = msgspec.json.Encoder()
+    with path.open("wb") as out:
+        for row in rows:
+            check.check(row)
+            out.write(encoder.encode(row) + b"\n")
+
+
+def _digest(paths: tuple[Path, ...]) -> str:
+    """sha256 over the rows in load order: equal for equal data, however it was chunked."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 16):
+                digest.update(chunk)
+    return digest.hexdigest()
 
 
 def describe_rules(spec: DatasetSpec) -> dict[str, str]:

@@ -1,9 +1,13 @@
 """Synthetic rows, streamed: a dataset's schema, its seed, then its scenario rows as written.
 
-Determinism: one Faker and one `random.Random`, both seeded from (stack id, dataset name), drawn
-in a fixed order, so the n-th row of a stack's dataset is the same on every run. Keys are a pure
-function of the row index (sequence or uuid), so another dataset can point at an existing key
+Determinism: rows come in chunks of CHUNK; each chunk has its own Faker and `random.Random`,
+both seeded from (stack id, dataset name, chunk number) and drawn in a fixed order, so the n-th row
+of a stack's dataset is the same on every run, however many processes make the chunks. Keys are a
+pure function of the row index (sequence or uuid), so another dataset can point at an existing key
 (`gen = "ref"`) without generating, or holding, the referenced dataset.
+
+Generation is CPU-bound (Faker is ~80% of it): `spool_chunk` makes one chunk in a worker process,
+so a big dataset is generated on every core while the stores wait (see run.Run.spool).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from .schema import Gen, Schema
 from .spec import Datasets, DatasetSpec
 
 Row = dict[str, Any]
+CHUNK = 10_000
 
 
 def key_at(schema: Schema, seed: int, index: int) -> Any:
@@ -37,15 +42,27 @@ def key_at(schema: Schema, seed: int, index: int) -> Any:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
+def chunk_count(spec: DatasetSpec) -> int:
+    return -(-(spec.row_count() or 0) // CHUNK)
+
+
 def synthetic_rows(spec: DatasetSpec, datasets: Datasets, stack_id: str) -> Iterator[Row]:
     """Generated rows, then the scenario rows. Streams: one row in memory at a time."""
+    for chunk in range(chunk_count(spec)):
+        yield from generated_rows(spec, datasets, stack_id, chunk)
+    yield from scenario_rows(spec, tuple(datasets.schemas[spec.name].fields))
+
+
+def generated_rows(spec: DatasetSpec, datasets: Datasets, stack_id: str, chunk: int) -> Iterator[Row]:
+    """Rows chunk * CHUNK up to (chunk + 1) * CHUNK of the dataset."""
     schema = datasets.schemas[spec.name]
     seed = seed_for(stack_id, spec.name)
+    chunk_seed = int.from_bytes(hashlib.sha256(f"{seed}\0chunk\0{chunk}".encode()).digest()[:8], "big")
     fake = new_faker(schema.locale)
-    fake.seed_instance(seed)
-    rng = Random(seed)
+    fake.seed_instance(chunk_seed)
+    rng = Random(chunk_seed)
     refs = _ref_targets(schema, datasets, stack_id)
-    for index in range(spec.row_count() or 0):
+    for index in range(chunk * CHUNK, min(spec.row_count() or 0, (chunk + 1) * CHUNK)):
         row: Row = {}
         for name, gen in schema.fields.items():
             if name == schema.key:
@@ -55,7 +72,27 @@ def synthetic_rows(spec: DatasetSpec, datasets: Datasets, stack_id: str) -> Iter
             else:
                 row[name] = _value(gen, fake, rng, refs)
         yield row
-    yield from scenario_rows(spec, tuple(schema.fields))
+
+
+def spool_chunk(spec: DatasetSpec, datasets: Datasets, stack_id: str, chunk: int,
+                path: str) -> tuple[int, tuple[int, str, str] | None]:
+    """Write one chunk to `path` through the privacy check (in a worker process). Returns the row
+    count, or the finding (row, field, kind) that refuses it: errors with fields do not pickle."""
+    import msgspec
+
+    from .errors import PrivacyError
+    from .privacy import PrivacyCheck
+
+    check = PrivacyCheck(spec.name, offset=chunk * CHUNK)
+    encoder = msgspec.json.Encoder()
+    with open(path, "wb") as out:
+        for row in generated_rows(spec, datasets, stack_id, chunk):
+            try:
+                check.check(row)
+            except PrivacyError as exc:
+                return 0, (exc.row, exc.field, exc.finding)
+            out.write(encoder.encode(row) + b"\n")
+    return check.rows - chunk * CHUNK, None
 
 
 def _ref_targets(schema: Schema, datasets: Datasets,
