@@ -85,7 +85,9 @@ def child(step: str, kind: str, rows: int, env: dict) -> dict:
         out = {"rows": version.rows, "load_seconds": version.load_seconds,
                "emulator_cpu": round(_cpu_seconds(int(env["moto_pid"])) - moto_cpu, 1)}
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {**out, "seconds": round(time.perf_counter() - started, 2), "rss_mib": round(usage.ru_maxrss / 1024),
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)   # the largest worker process
+    return {**out, "seconds": round(time.perf_counter() - started, 2),
+            "rss_mib": round(usage.ru_maxrss / 1024), "worker_rss_mib": round(workers.ru_maxrss / 1024),
             "cpu": round(usage.ru_utime + usage.ru_stime, 1)}
 
 
@@ -167,12 +169,13 @@ def main() -> None:
 def report(results: list, sizes: str) -> None:
     from report import write_section
 
-    lines = ["| step | kind | rows | seconds | rows/s | load s (writes) | emulator CPU s | peak RSS MiB |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for step, kind, n, r in results:
+    lines = ["| step | kind | rows | seconds | rows/s | load s (writes) | emulator CPU s | peak RSS MiB "
+             "(process / largest worker) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for step, kind, _n, r in results:
         rate = r["rows"] / (r.get("load_seconds") or r["seconds"])
+        worker = f" / {r['worker_rss_mib']}" if r.get("worker_rss_mib") else ""
         lines.append(f"| {step} | {kind} | {r['rows']:,} | {r['seconds']} | {rate:,.0f} | "
-                     f"{r.get('load_seconds', '')} | {r.get('emulator_cpu', '')} | {r['rss_mib']} |")
+                     f"{r.get('load_seconds', '')} | {r.get('emulator_cpu', '')} | {r['rss_mib']}{worker} |")
     table = "\n".join(lines)
     print(table)
     write_section("bench_data", f"## Data (bench/bench_data.py --sizes {sizes})\n\n"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from faker import Faker

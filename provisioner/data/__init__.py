@@ -8,6 +8,7 @@ Imports from the rest of the package only `errors` and `aws`. The public API:
     seed(outputs, stack_id, specs, aws, dsn, versions, *, secret, expected_tags=None) -> SeedResult
     reset(..., *, secret, expected_tags=None, only=None) -> SeedResult
     source_changed(spec, version, aws) -> bool;  due_for_refresh(specs, versions, aws) -> [name]
+    differences(specs) -> (DataDifference, ...)       # for `diff`: what staging holds instead
     check_target_tags(aws, [(kind, name)], expected_tags)
     provisioner.data.pgserver: start / stop / status of a local PostgreSQL
 """
@@ -15,23 +16,34 @@ Imports from the rest of the package only `errors` and `aws`. The public API:
 from __future__ import annotations
 
 from .errors import (
-                     DataSpecError,
-                     LoadError,
-                     PgServerError,
-                     PrivacyError,
-                     SourceError,
-                     TagMismatch,
-                     TargetError,
-                     UnclassifiedField,
+    DataSpecError,
+    LoadError,
+    PgServerError,
+    PrivacyError,
+    SourceError,
+    TagMismatch,
+    TargetError,
+    UnclassifiedField,
 )
-from .ops import DataPlan, DatasetPlan, SeedResult, due_for_refresh, plan, reset, seed, source_changed
+from .ops import (
+    DataDifference,
+    DataPlan,
+    DatasetPlan,
+    SeedResult,
+    differences,
+    due_for_refresh,
+    plan,
+    reset,
+    seed,
+    source_changed,
+)
 from .spec import Datasets, DatasetSpec, Scale, Subset, parse_datasets
 from .tags import check_target_tags
 from .versions import DatasetVersion, from_record, to_record
 
 __all__ = [
-    "DataPlan", "DataSpecError", "DatasetPlan", "DatasetSpec", "DatasetVersion", "Datasets",
+    "DataDifference", "DataPlan", "DataSpecError", "DatasetPlan", "DatasetSpec", "DatasetVersion", "Datasets",
     "LoadError", "PgServerError", "PrivacyError", "Scale", "SeedResult", "SourceError", "Subset",
-    "TagMismatch", "TargetError", "UnclassifiedField", "check_target_tags", "due_for_refresh",
+    "TagMismatch", "TargetError", "UnclassifiedField", "check_target_tags", "differences", "due_for_refresh",
     "from_record", "parse_datasets", "plan", "reset", "seed", "source_changed", "to_record",
 ]

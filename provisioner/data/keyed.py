@@ -44,9 +44,9 @@ class Keyed:
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 16:
-            from .errors import DataSpecError
+            from ..errors import BadInput
 
-            raise DataSpecError("secret", "", "", "the anonymisation key must be at least 16 bytes")
+            raise BadInput("the anonymisation key (the data secret) must be at least 16 bytes")
         self._key = hashlib.sha256(b"staging-data-key\0" + secret).digest()
         self._fp_key = hashlib.sha256(b"staging-data-fingerprint\0" + secret).digest()
 

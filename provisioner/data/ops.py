@@ -26,7 +26,7 @@ from .anonymise import survey
 from .keyed import Keyed, seed_for
 from .run import Run, Spooled, describe_rules
 from .sources import source_digest
-from .spec import Datasets, DatasetSpec
+from .spec import Datasets, DatasetSpec, Scale
 from .synthetic import scenario_rows
 from .tags import check_target_tags
 from .versions import DatasetVersion
@@ -54,6 +54,35 @@ class DatasetPlan(msgspec.Struct, frozen=True, kw_only=True):
 
 class DataPlan(msgspec.Struct, frozen=True):
     datasets: tuple[DatasetPlan, ...]
+
+
+class DataDifference(msgspec.Struct, frozen=True, kw_only=True):
+    """One dataset as a difference from production, for `diff` and the PR comment."""
+
+    dataset: str
+    production: str
+    staging: str
+    reason: str
+
+
+def differences(specs: Datasets) -> tuple[DataDifference, ...]:
+    """What staging holds instead of production's data, per dataset, with its reason. Reads no
+    export: cheap enough for every `diff`."""
+    out = []
+    for s in specs.specs:
+        if s.source == "synthetic":
+            staging = f"synthetic, {s.row_count()} rows"
+            production = f"{s.rows.production} rows" if isinstance(s.rows, Scale) else "production data"
+        else:
+            subset = s.subset
+            share = (f"{subset.sample:.0%} sample" if subset and subset.sample else "all rows") + \
+                (f", at most {subset.limit}" if subset and subset.limit else "")
+            kept = ", ".join(s.keep_fields()) or "none"
+            staging = f"anonymised ({share}); kept as is: {kept}"
+            production = Path(str(s.export)).name if not str(s.export).startswith("s3://") else str(s.export)
+        out.append(DataDifference(dataset=s.name, production=production, staging=staging,
+                                  reason=s.reason))
+    return tuple(out)
 
 
 class SeedResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -56,5 +56,6 @@ def test_no_print_or_exit_in_the_core(path):
 
 def test_each_module_imports_alone():
     for path in MODULES:
-        proc = subprocess.run([sys.executable, "-c", f"import {_module(path)}"], capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-c", f"import {_module(path)}"], capture_output=True,
+                              text=True)
         assert proc.returncode == 0, f"{_module(path)}: {proc.stderr[-500:]}"

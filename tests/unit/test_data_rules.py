@@ -42,13 +42,15 @@ def rows_of(data: dict, base: Path, name: str, secret: bytes = SECRET) -> list[d
     return list(rows)
 
 
-PEOPLE = [{"id": i, "email": f"person{i}@gmail.com", "born": "1980-05-17", "joined": "2021-03-04T10:00:00+00:00",
-           "left": "2021-03-09T10:00:00+00:00", "amount": 123.4 + i, "card": "4111111111111111"}
+PEOPLE = [{"id": i, "email": f"person{i}@gmail.com", "born": "1980-05-17",
+           "joined": "2021-03-04T10:00:00+00:00", "left": "2021-03-09T10:00:00+00:00",
+           "amount": 123.4 + i, "card": "4111111111111111"}
           for i in range(1, 41)]
 
 
 def test_hash_is_deterministic_keyed_and_joins_across_datasets(tmp_path):
-    a = write_jsonl(tmp_path / "a.jsonl", [{"id": 1, "email": "x@gmail.com"}, {"id": 2, "email": "y@gmail.com"}])
+    a = write_jsonl(tmp_path / "a.jsonl", [{"id": 1, "email": "x@gmail.com"},
+                                           {"id": 2, "email": "y@gmail.com"}])
     b = write_jsonl(tmp_path / "b.jsonl", [{"order": 9, "email": "y@gmail.com"}])
     data = {**dataset({"id": "keep", "email": "hash"}, export=a, name="one"),
             **dataset({"order": "keep", "email": "hash"}, key="order", export=b, name="two")}
@@ -62,8 +64,9 @@ def test_hash_is_deterministic_keyed_and_joins_across_datasets(tmp_path):
 
 
 def test_fake_is_deterministic_of_the_right_kind_and_the_same_everywhere(tmp_path):
-    a = write_jsonl(tmp_path / "a.jsonl", [{"id": i, "email": f"p{i % 5}@gmail.com", "phone": "+44 20 7946 0958",
-                                            "name": "Walter Hernandez"} for i in range(20)])
+    a = write_jsonl(tmp_path / "a.jsonl", [{"id": i, "email": f"p{i % 5}@gmail.com",
+                                            "phone": "+44 20 7946 0958", "name": "Walter Hernandez"}
+                                           for i in range(20)])
     fields = {"id": "keep", "email": {"rule": "fake", "kind": "email"},
               "phone": {"rule": "fake", "kind": "phone"}, "name": {"rule": "fake", "kind": "name"}}
     rows = rows_of(dataset(fields, export=a), tmp_path, "people")
@@ -102,7 +105,8 @@ def test_redact_null_mask_generalise_and_keep(tmp_path):
     assert {r["email"] for r in rows} == {"[redacted]"}
     assert {r["born"] for r in rows} == {"1980-01-01"} and {r["joined"] for r in rows} == {"2021-03-01"}
     assert {r["left"] for r in rows} == {None}
-    assert all(r["amount"] % 10 == 0 and abs(r["amount"] - p["amount"]) <= 5 for r, p in zip(rows, PEOPLE, strict=True))
+    assert all(r["amount"] % 10 == 0 and abs(r["amount"] - p["amount"]) <= 5
+               for r, p in zip(rows, PEOPLE, strict=True))
     assert {r["card"] for r in rows} == {"************1111"}
 
 

@@ -75,7 +75,8 @@ def test_a_repeated_scenario_row(tmp_path):
 
 def test_a_scenario_with_an_unknown_field_is_refused(tmp_path):
     (tmp_path / "s.jsonl").write_text('{"id": 1, "nmae": "x"}\n')
-    (tmp_path / "c.toml").write_text('key = "id"\n[fields.id]\ngen = "sequence"\n[fields.name]\ngen = "name"\n')
+    (tmp_path / "c.toml").write_text('key = "id"\n[fields.id]\ngen = "sequence"\n'
+                                     '[fields.name]\ngen = "name"\n')
     data = {"c": {"reason": "r", "kind": "s3", "target": "bucket_name", "source": "synthetic",
                   "schema": "c.toml", "scenarios": "s.jsonl", "rows": 1}}
     d = parse_datasets(data, "x.toml", tmp_path)
@@ -85,7 +86,8 @@ def test_a_scenario_with_an_unknown_field_is_refused(tmp_path):
 
 
 def _export(tmp_path: Path, fmt: str) -> Path:
-    rows = [json.loads(x) for x in (EXAMPLE / "production-sample" / "customers.jsonl").read_text().splitlines()][:50]
+    lines = (EXAMPLE / "production-sample" / "customers.jsonl").read_text().splitlines()
+    rows = [json.loads(x) for x in lines][:50]
     if fmt == "csv":
         path = tmp_path / "c.csv"
         with path.open("w", newline="") as f:
@@ -177,3 +179,14 @@ def test_chunks_made_by_worker_processes_equal_the_rows_made_in_one(tmp_path):
     assert len(spooled.paths) == 3                                     # two chunks and the scenarios
     one_process = list(synthetic_rows(d.get("customers"), d, "s"))
     assert list(spooled.read()) == one_process and spooled.rows == CHUNK + 7 + 5
+
+
+def test_differences_say_what_staging_holds_instead_with_the_reason():
+    from provisioner.data import differences
+
+    diffs = {d.dataset: d for d in differences(example())}
+    assert diffs["customers"].staging == "synthetic, 1000 rows"
+    assert diffs["customers"].production == "250000 rows"
+    assert diffs["orders"].production == "orders.jsonl"
+    assert "50% sample" in diffs["orders"].staging and "order_id, currency, status" in diffs["orders"].staging
+    assert diffs["accounts"].reason.startswith("Relational copy")
