@@ -120,18 +120,19 @@ def _plan_one(run: Run, spec: DatasetSpec, old: DatasetVersion | None, count_row
         rows = None
         if count_rows:
             production = survey(spec, run.aws, run.keyed).rows
-            rows, _ = _count(run, spec)
+            rows = _count(run, spec)
     return DatasetPlan(name=spec.name, reason=spec.reason, kind=spec.kind, source=source,
                        store=run.store_name(spec), rows=rows, production_rows=production,
                        rules=describe_rules(spec), keep_fields=spec.keep_fields(),
                        refresh=spec.refresh, digest=digest, action=action)
 
 
-def _count(run: Run, spec: DatasetSpec) -> tuple[int, None]:
+def _count(run: Run, spec: DatasetSpec) -> int:
+    """Rows an anonymised dataset would load: its subset (no rule applied) and its scenarios."""
     from .anonymise import subset_rows
 
     taken = sum(1 for _ in subset_rows(spec, run.aws, run.keyed, run.parents(spec)))
-    return taken + sum(1 for _ in scenario_rows(spec, tuple(spec.fields))), None
+    return taken + sum(1 for _ in scenario_rows(spec, tuple(spec.fields)))
 
 
 def seed(outputs: Mapping[str, Any], stack_id: str, specs: Datasets, aws: Aws | None, dsn: str | None,

@@ -18,7 +18,16 @@ import pytest
 from conftest import aws_client
 
 from provisioner.aws import Aws
-from provisioner.data import PrivacyError, TagMismatch, parse_datasets, plan, reset, seed, source_changed
+from provisioner.data import (
+    PrivacyError,
+    TagMismatch,
+    TargetError,
+    parse_datasets,
+    plan,
+    reset,
+    seed,
+    source_changed,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -208,3 +217,13 @@ def test_an_s3_export_in_dynamodb_json(stack, moto_url):
     assert not source_changed(d.get("accounts"), result.loaded[0], aws)
     s3.put_object(Bucket=f"{outputs['name']}-exports", Key=key, Body=gzip.compress(lines[0].encode()))
     assert source_changed(d.get("accounts"), result.loaded[0], aws)
+
+
+def test_key_templates_that_miss_the_tables_key_are_refused_before_writing(stack, moto_url):
+    outputs, aws, dsn = stack
+    raw = copy.deepcopy(RAW)
+    raw["orders"]["keys"] = {"pk": "CUSTOMER#{customer_id}"}                # no sk
+    with pytest.raises(TargetError) as info:
+        seed(outputs, STACK, datasets(raw), aws, dsn, {}, secret=SECRET)
+    assert info.value.exit_code == 2 and "'sk'" in str(info.value) and info.value.dataset == "orders"
+    assert aws_client(moto_url, "dynamodb").scan(TableName=outputs["table_name"])["Count"] == 0
