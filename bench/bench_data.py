@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -159,11 +160,16 @@ def main() -> None:
             for kind in ("dynamodb", "s3", "postgres"):
                 results.append(("load", kind, n, measure("load", kind, n, env)))
             print(f"{n} rows done", file=sys.stderr)
+        report(results, args.sizes)
     finally:
         pgserver.stop(work)
         moto.terminate()
-        moto.wait(10)
-    report(results, args.sizes)
+        try:
+            moto.wait(30)
+        except subprocess.TimeoutExpired:   # a full emulator can take a while to exit
+            moto.kill()
+            moto.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def report(results: list, sizes: str) -> None:
