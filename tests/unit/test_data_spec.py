@@ -156,3 +156,19 @@ def test_a_bad_rule_setting_names_the_field():
     data["orders"]["fields"]["placed_at"] = {"rule": "shift_date", "days": 0}
     err = refused(data)
     assert err.key == "fields.placed_at.days" and ">= 1" in str(err)
+
+
+def test_a_target_output_the_stack_lacks_is_named():
+    from provisioner.data import TargetError
+    from provisioner.data.keyed import Keyed
+    from provisioner.data.run import Run
+
+    datasets = parse(RAW)
+    run = Run({"bucket_name": {"value": "b-1"}, "name": 42}, "s", datasets, None, None,
+              Keyed(b"0123456789abcdef-secret"))
+    assert run.store_name(datasets.get("invoices")) == "s3://b-1/invoices/"      # terraform output shape
+    for name, target in (("customers", "table_name"), ("accounts", "name")):
+        with pytest.raises(TargetError) as info:
+            run.store_name(datasets.get(name))
+        assert (info.value.dataset, info.value.target) == (name, target)
+        assert info.value.exit_code == EXIT_BAD_INPUT and "bucket_name" in str(info.value)
