@@ -20,7 +20,7 @@ import msgspec
 
 from ..aws import Aws
 from .anonymise import anonymised_rows, kept_keys, survey
-from .errors import PrivacyError, TargetError
+from .errors import LoadError, PrivacyError, TargetError
 from .fakes import faker_version
 from .keyed import Keyed, seed_for
 from .loaders import Columns, Row, Store
@@ -176,28 +176,51 @@ class Run:
         return Spooled(spec.name, (path,), check.rows, _digest((path,)))
 
     def _spool_parallel(self, spec: DatasetSpec, directory: Path) -> Spooled:
-        """A synthetic dataset's chunks made by worker processes (spawned: this process may hold
-        threads and the Terraform runtime, neither of which survives a fork), then its scenarios."""
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        from .synthetic import scenario_rows, spool_chunk
+        """A synthetic dataset's chunks made by worker processes (one per core, worker.py), then its
+        scenarios here. Chunk c always has the same rows, so the spool equals one process's."""
+        from .synthetic import scenario_rows
 
         chunks = chunk_count(spec)
         paths = [directory / f"{spec.name}.{c:05d}.jsonl" for c in range(chunks)]
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(WORKERS, chunks), mp_context=spawn) as pool:
-            results = list(pool.map(spool_chunk, [spec] * chunks, [self.datasets] * chunks,
-                                    [self.stack_id] * chunks, range(chunks), map(str, paths)))
-        for _, refusal in results:
-            if refusal is not None:
-                raise PrivacyError(spec.name, *refusal)
-        rows = sum(n for n, _ in results)
+        results = _run_workers(spec, self.datasets, self.stack_id, paths, min(WORKERS, chunks))
+        for r in sorted(results, key=lambda r: r.chunk):
+            if r.refusal is not None:
+                raise PrivacyError(spec.name, *r.refusal)
+        rows = sum(r.rows for r in results)
         check = PrivacyCheck(spec.name, offset=rows)
         tail = directory / f"{spec.name}.scenarios.jsonl"
         _write_checked(scenario_rows(spec, tuple(self.datasets.schemas[spec.name].fields)), check, tail)
         every = (*paths, tail)
         return Spooled(spec.name, every, check.rows, _digest(every))
+
+
+def _run_workers(spec: DatasetSpec, datasets: Datasets, stack_id: str, paths: list[Path],
+                 workers: int) -> list[Any]:
+    """Chunk c goes to worker c % workers; every worker runs at once; results come back as JSON."""
+    import subprocess
+    import sys
+
+    from .worker import ChunkResult, Job
+
+    root = str(Path(__file__).resolve().parents[2])      # the package's own copy, not another one
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    procs = []
+    for w in range(workers):
+        mine = list(range(w, len(paths), workers))
+        job_file = paths[0].parent / f"{spec.name}.job-{w}.json"
+        job_file.write_bytes(msgspec.json.encode(Job(spec, datasets, stack_id, mine,
+                                                     [str(paths[c]) for c in mine])))
+        with job_file.open("rb") as stdin:
+            procs.append(subprocess.Popen([sys.executable, "-m", "provisioner.data.worker"], stdin=stdin,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env))
+    results: list[Any] = []
+    for proc in procs:
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise LoadError(spec.name, "the spool", f"a generation worker exited {proc.returncode}: "
+                            f"{err.decode(errors='replace').strip()[-1500:]}")
+        results += msgspec.json.decode(out, type=list[ChunkResult])
+    return results
 
 
 def _write_checked(rows: Iterator[Row], check: PrivacyCheck, path: Path) -> None:

@@ -6,8 +6,8 @@ of a stack's dataset is the same on every run, however many processes make the c
 pure function of the row index (sequence or uuid), so another dataset can point at an existing key
 (`gen = "ref"`) without generating, or holding, the referenced dataset.
 
-Generation is CPU-bound (Faker is ~80% of it): `spool_chunk` makes one chunk in a worker process,
-so a big dataset is generated on every core while the stores wait (see run.Run.spool).
+Generation is CPU-bound (Faker is ~80% of it): `spool_chunk` makes one chunk in a worker process
+(worker.py), so a big dataset is generated on every core while the stores wait (run.Run.spool).
 """
 
 from __future__ import annotations

@@ -190,3 +190,28 @@ def test_differences_say_what_staging_holds_instead_with_the_reason():
     assert diffs["orders"].production == "orders.jsonl"
     assert "50% sample" in diffs["orders"].staging and "order_id, currency, status" in diffs["orders"].staging
     assert diffs["accounts"].reason.startswith("Relational copy")
+
+
+def test_a_script_without_a_main_guard_can_seed_big_datasets(tmp_path):
+    """The spool workers are `python -m provisioner.data.worker` children: unlike a spawn pool they
+    never re-run the caller's __main__ (a script read from stdin here, with no guard)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import copy, tomllib, tempfile
+from pathlib import Path
+from provisioner.data import parse_datasets
+from provisioner.data.keyed import Keyed
+from provisioner.data.run import Run
+from provisioner.data.synthetic import CHUNK
+raw = tomllib.loads(Path({str(EXAMPLE / "datasets.toml")!r}).read_text())["data"]
+raw["customers"]["rows"] = CHUNK + 1
+d = parse_datasets({{"customers": raw["customers"]}}, "x", Path({str(EXAMPLE)!r}))
+run = Run({{}}, "s", d, None, None, Keyed(b"0123456789abcdef-secret"))
+spooled = run.spool(d.get("customers"), Path({str(tmp_path)!r}))
+print("rows", spooled.rows, len(spooled.paths))
+"""
+    proc = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["rows", str(10_000 + 1 + 5), "3"]
