@@ -10,6 +10,7 @@ Imports from the rest of the package only `errors` and `aws`. The public API:
     source_changed(spec, version, aws) -> bool;  due_for_refresh(specs, versions, aws) -> [name]
     differences(specs) -> (DataDifference, ...)       # for `diff`: what staging holds instead
     check_target_tags(aws, [(kind, name)], expected_tags)
+    drop_database(dsn, name) -> bool                  # teardown of a stack's PostgreSQL database
     provisioner.data.pgserver: start / stop / status of a local PostgreSQL
 """
 
@@ -25,6 +26,7 @@ from .errors import (
     TargetError,
     UnclassifiedField,
 )
+from .loaders.postgres import drop_database
 from .ops import (
     DataDifference,
     DataPlan,
@@ -44,6 +46,7 @@ from .versions import DatasetVersion, from_record, to_record
 __all__ = [
     "DataDifference", "DataPlan", "DataSpecError", "DatasetPlan", "DatasetSpec", "DatasetVersion", "Datasets",
     "LoadError", "PgServerError", "PrivacyError", "Scale", "SeedResult", "SourceError", "Subset",
-    "TagMismatch", "TargetError", "UnclassifiedField", "check_target_tags", "differences", "due_for_refresh",
+    "TagMismatch", "TargetError", "UnclassifiedField", "check_target_tags", "differences", "drop_database",
+    "due_for_refresh",
     "from_record", "parse_datasets", "plan", "reset", "seed", "source_changed", "to_record",
 ]

@@ -22,6 +22,7 @@ from provisioner.data import (
     PrivacyError,
     TagMismatch,
     TargetError,
+    drop_database,
     parse_datasets,
     plan,
     reset,
@@ -227,3 +228,17 @@ def test_key_templates_that_miss_the_tables_key_are_refused_before_writing(stack
         seed(outputs, STACK, datasets(raw), aws, dsn, {}, secret=SECRET)
     assert info.value.exit_code == 2 and "'sk'" in str(info.value) and info.value.dataset == "orders"
     assert aws_client(moto_url, "dynamodb").scan(TableName=outputs["table_name"])["Count"] == 0
+
+
+def test_teardown_drops_the_stacks_database(stack):
+    outputs, aws, dsn = stack
+    seed(outputs, STACK, datasets({"accounts": RAW["accounts"]}), aws, dsn, {}, secret=SECRET)
+    conn = psycopg.connect(psycopg.conninfo.make_conninfo(dsn, dbname=outputs["name"]))   # left open
+    try:
+        assert drop_database(dsn, outputs["name"]) is True
+        assert drop_database(dsn, outputs["name"]) is False
+        with psycopg.connect(dsn) as admin:
+            assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                 (outputs["name"],)).fetchone() is None
+    finally:
+        conn.close()

@@ -80,3 +80,20 @@ def _cell(value: Any) -> Any:
     if isinstance(value, dict | list):
         return msgspec.json.encode(value).decode()
     return value
+
+
+def drop_database(dsn: str, database: str) -> bool:
+    """Drop a stack's database (teardown leaves nothing behind); False when there was none.
+    Connections still open to it are ended first (`WITH (FORCE)`, PostgreSQL 13+)."""
+    import psycopg
+    from psycopg import sql
+
+    try:
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+            if found is None:
+                return False
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
+    except psycopg.Error as exc:
+        raise LoadError(database, f"postgres:{database}", f"cannot drop the database ({exc})") from exc
+    return True
