@@ -191,13 +191,14 @@ def start(state_dir: Path, *, port: int = 0, bin_dir: Path | None = None) -> PgS
     state_file = root / "pgserver.json"
     state_file.write_text(json.dumps(state))
     state_file.chmod(0o600)
-    _run([str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "server.log"), "-w",
-          "-t", "60", "start"], root, as_user, timeout=90)
-    server = status(state_dir)
-    if server is None:
-        log = (root / "server.log").read_text(errors="replace")[-1500:] if (root / "server.log").exists() \
-            else ""
-        raise PgServerError(f"pg_ctl reported a start but no server is running: {log}")
+    started = _run([str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "server.log"),
+                    "-w", "-t", "60", "start"], root, as_user, check=False, timeout=90)
+    server = status(state_dir) if started.returncode == 0 else None
+    if server is None:   # pg_ctl only says "examine the log output": the log says why
+        log = root / "server.log"
+        tail = log.read_text(errors="replace").strip()[-1500:] if log.exists() else started.stderr
+        raise PgServerError(f"the server did not start on port {state['port']}: {tail}",
+                            port=state["port"], log=str(log))
     return server
 
 

@@ -41,3 +41,10 @@ def test_start_reuse_stop_and_start_again(state):
     assert again.password == server.password
     with psycopg.connect(again.dsn()) as conn:
         assert conn.execute("SELECT count(*) FROM kept").fetchone() == (0,)
+
+
+def test_a_port_in_use_fails_saying_why(state, pg_server):
+    with pytest.raises(pgserver.PgServerError) as info:
+        pgserver.start(state, port=pg_server.port)
+    assert str(pg_server.port) in str(info.value) and "Address already in use" in str(info.value)
+    assert pgserver.status(state) is None
