@@ -59,7 +59,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def child(step: str, kind: str, rows: int, env: dict) -> dict:
     """One measured step, in this (child) process."""
-    from provisioner.aws import Aws
+    from provisioner.aws.clients import Aws
     from provisioner.data import parse_datasets, seed
     from provisioner.data.keyed import Keyed
     from provisioner.data.run import Run

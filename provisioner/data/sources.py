@@ -18,7 +18,8 @@ from typing import IO, Any, cast
 
 import msgspec
 
-from ..aws import Aws, error_code
+from ..aws.clients import Aws
+from ..aws.errors import error_code
 from .errors import SourceError
 from .spec import DatasetSpec
 

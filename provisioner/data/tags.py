@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..aws import Aws, error_code
+from ..aws.clients import Aws
+from ..aws.errors import error_code
 from .errors import TagMismatch, TargetError
 
 

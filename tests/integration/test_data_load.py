@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from conftest import aws_client
 
-from provisioner.aws import Aws
+from provisioner.aws.clients import Aws
 from provisioner.data import (
     PrivacyError,
     TagMismatch,

@@ -13,7 +13,8 @@ from typing import Any
 
 import msgspec
 
-from ...aws import Aws, error_code
+from ...aws.clients import Aws
+from ...aws.errors import error_code
 from ..errors import LoadError, TargetError
 from . import Columns, Row
 
