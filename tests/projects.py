@@ -7,9 +7,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def example_datasets() -> str:
+    """The example's `[data.*]` tables: /staging.toml from its "staging data" section to the end,
+    with the paths made absolute (they are relative to the repository)."""
+    text = (REPO / "staging.toml").read_text()
+    section = text[text.index("# --- staging data"):]
+    return section.replace('"modules/stack/', f'"{REPO}/modules/stack/')
+
+
 def write_project(root: Path, moto_url: str, mirror: Path, *, engine: str = "embedded",
-                  extra: str = "") -> Path:
-    """A project directory whose staging.toml points at the repo's example stack and the emulator."""
+                  extra: str = "", data: bool = False) -> Path:
+    """A project directory whose staging.toml points at the repo's example stack and the emulator;
+    `data`: with the example's datasets (spinup then seeds them)."""
     root.mkdir(parents=True, exist_ok=True)
     cfg = root / "staging.toml"
     stack = REPO / "modules" / "stack"
@@ -34,5 +43,6 @@ table = "it-{root.name[-20:].replace('_', '-')}-envs"
 command = "{engine}"
 provider_mirror = "{mirror}"
 {extra}
+{example_datasets() if data else ""}
 """)
     return cfg

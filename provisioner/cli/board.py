@@ -45,6 +45,7 @@ def row(rec: Any, now: float, env: Mapping[str, str], extra: Mapping[str, Any] |
         "expires_at": rec.expires_at, "keep": rec.keep,
         "url": _safe_url(rec.outputs.get("environment_url")),
         "last_action": _last_action(rec), "last_applied_at": rec.last_applied_at,
+        "data": list(getattr(rec, "datasets", [])),
         **(extra or {}),
     }
 

@@ -30,6 +30,9 @@ class Record:
     keep: bool = False   # kept stacks are exempt from expiry (enforced by the nightly cleanup)
     fixed_expires_at: float | None = None   # created + ttl (moved by extend), capped by max_ttl
     active_at: float | None = None          # last spinup or extend: the idle clock starts here
+    # dataset -> its loaded version (provisioner.data.DatasetVersion as plain values: digest, kind,
+    # store, rows, source_digest, seed, content_digest, loaded_at, load_seconds)
+    data: dict[str, Any] = field(default_factory=dict)
     updated_at: float = 0.0
     version: int = 0
 
@@ -48,6 +51,15 @@ class Record:
         """The fixed clock: created + ttl (moved by extend); records older than that field carry
         it in ``expires_at`` only."""
         return self.fixed_expires_at if self.fixed_expires_at is not None else self.expires_at
+
+    @property
+    def datasets(self) -> list[dict[str, Any]]:
+        """Per loaded dataset, sorted by name: dataset, kind, store, rows, a short digest and the
+        load time: what status, the board and the PR comment show."""
+        return [{"dataset": name, "kind": v.get("kind", ""), "store": v.get("store", ""),
+                 "rows": v.get("rows", 0), "digest": str(v.get("digest", ""))[:12],
+                 "loaded_at": v.get("loaded_at"), "load_seconds": v.get("load_seconds")}
+                for name, v in sorted(self.data.items()) if isinstance(v, dict)]
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -26,6 +26,7 @@ from provisioner.support.templating import render_template
 MAX_COMMENT_CHARS = 65_535
 MAX_CELL_CHARS = 300
 MAX_ERROR_CHARS = 4_000
+MAX_DATASETS = 50                # a stack has a handful; the cap keeps the comment bounded
 TEMPLATE = "pr_comment.md.j2"
 ZWSP = "\u200b"
 
@@ -164,6 +165,16 @@ def _differences(inp: CommentInput) -> list[dict[str, str]]:
     return rows
 
 
+def _data(inp: CommentInput) -> list[dict[str, str]]:
+    """The datasets loaded into the stack (from its record): rows, store, version, load time."""
+    if inp.record is None or inp.status in ("destroyed", "destroying"):
+        return []
+    return [{"dataset": text_cell(d["dataset"]), "rows": str(int(d["rows"] or 0)),
+             "store": text_cell(d["store"]), "version": text_cell(d["digest"]),
+             "loaded": iso(float(d["loaded_at"])) if d["loaded_at"] else "-"}
+            for d in inp.record.datasets[:MAX_DATASETS]]
+
+
 def _render(inp: CommentInput, outputs: list, diffs: list, shown: tuple[int, int]) -> str:
     hidden_o, hidden_d = len(outputs) - shown[0], len(diffs) - shown[1]
     error = fenced(clip(inp.error, MAX_ERROR_CHARS)) if inp.error else ""
@@ -171,7 +182,7 @@ def _render(inp: CommentInput, outputs: list, diffs: list, shown: tuple[int, int
         TEMPLATE, marker=marker(inp.slug), slug=inp.slug, summary=_summary(inp), error=error,
         outputs=outputs[: shown[0]], outputs_total=len(outputs), outputs_hidden=hidden_o,
         differences=diffs[: shown[1]], differences_total=len(diffs), differences_hidden=hidden_d,
-        limit=f"{MAX_COMMENT_CHARS:,}")
+        datasets=_data(inp), limit=f"{MAX_COMMENT_CHARS:,}")
 
 
 def _largest_fitting(fits: Any, high: int) -> int:

@@ -21,10 +21,11 @@ from provisioner.config import Settings
 from provisioner.domain.record import Record
 from provisioner.errors import ProvisionerError
 from provisioner.state import backend
+from provisioner.usecases.data import due as data_due
 from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import expiry_reason
 
-TEARDOWN, REPORT = "teardown", "report"
+TEARDOWN, REPORT, REFRESH = "teardown", "report", "refresh-data"
 PrState = Callable[[int], str]   # PR number -> "open" | "closed" | "merged" | "gone"
 
 
@@ -32,7 +33,7 @@ PrState = Callable[[int], str]   # PR number -> "open" | "closed" | "merged" | "
 class Item:
     slug: str
     branch: str
-    action: str            # teardown | report
+    action: str            # teardown | report | refresh-data
     reason: str
     result: str = "planned"  # planned | done | failed | skipped
     duration: float = 0.0
@@ -98,6 +99,8 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
         elif current_digest and rec.digest and rec.digest != current_digest and rec.status == "ready":
             items.append(Item(rec.slug, rec.branch, REPORT, "config drift: baseline or overrides changed "
                                                             "since the last apply"))
+        if not decided and rec.status == "ready" and (names := data_due(rt, rec)):
+            items.append(Item(rec.slug, rec.branch, REFRESH, "data source changed: " + ", ".join(names)))
     for slug in sorted(states - live):
         items.append(Item(slug, "(no record)", TEARDOWN, "state without record"))
     warnings = () if pr_state else ("PR state not checked: no GitHub token configured",)
@@ -161,9 +164,26 @@ def execute(rt: Runtime, plan: Plan, *, parallel: int,
                 done = _finished(item, child, time.monotonic() - t0)
                 results[item.slug] = done
                 on_done(done)
-    items = tuple(results.get(i.slug, replace(i, result="skipped")) if i.action == TEARDOWN
+    for item in (i for i in plan.items if i.action == REFRESH):
+        results[item.slug] = done = _refreshed(rt, item)
+        on_done(done)
+    items = tuple(results.get(i.slug, replace(i, result="skipped")) if i.action in (TEARDOWN, REFRESH)
                   else replace(i, result="skipped") for i in plan.items)
     return replace(plan, items=items)
+
+
+def _refreshed(rt: Runtime, item: Item) -> Item:
+    """Re-seed a stack's nightly datasets whose source changed (in this process: no Terraform)."""
+    from provisioner.usecases.data import refresh
+    from provisioner.usecases.reporter import SilentReporter
+
+    t0 = time.monotonic()
+    try:
+        refresh(rt, item.slug, SilentReporter())
+    except ProvisionerError as exc:
+        return _finished(item, ChildResult(False, error=str(exc)[:2000], error_class=type(exc).__name__,
+                                           exit_code=exc.exit_code), time.monotonic() - t0)
+    return _finished(item, ChildResult(True, action="refreshed"), time.monotonic() - t0)
 
 
 def pr_state_lookup(settings: Settings, env: Mapping[str, str]) -> PrState | None:

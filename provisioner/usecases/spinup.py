@@ -11,6 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 
+from provisioner.data import SeedResult
 from provisioner.domain import expiry
 from provisioner.domain.difference import Difference
 from provisioner.domain.naming import StackId
@@ -22,6 +23,7 @@ from provisioner.safety import guard
 from provisioner.state import backend
 from provisioner.sweep import plan as sweep
 from provisioner.terraform.events import ChangeCounts
+from provisioner.usecases.data import datasets, seed_record
 from provisioner.usecases.operation import Operation, failed, operation, resumed, unlocked
 from provisioner.usecases.preview import render_stack
 from provisioner.usecases.reporter import Reporter
@@ -50,6 +52,7 @@ class SpinupResult:
     dry_run: bool
     differences: tuple[Difference, ...]
     tfvars: dict = field(default_factory=dict)  # the rendered staging variables (for the cost view)
+    seeded: SeedResult | None = None            # the data seeded after the apply (None: --no-data)
 
     @property
     def no_changes(self) -> bool:
@@ -58,10 +61,12 @@ class SpinupResult:
 
 
 def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool = False,
-           reset: bool = False) -> SpinupResult:
+           reset: bool = False, seed: bool = True) -> SpinupResult:
     """Create or update a stack (``reset``: destroy it first). Everything is checked before anything
-    is written: guard, render, secrets, slug ownership."""
+    is written: guard, render, secrets, slug ownership, the ``[data]`` tables. Then, unless
+    ``seed`` is false, the stack's datasets are seeded (what is not loaded at this version)."""
     stack = resolve_stack(rt, req)
+    specs = datasets(rt) if seed and rt.settings.data else None
     guard.check(rt.settings, rt.aws, backend.location(rt.settings, stack.slug).key)
     owner = req.owner or default_owner()
     rendered = render_stack(rt.settings, stack, req.pr, owner)
@@ -73,6 +78,9 @@ def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool 
         if reset:
             teardown_held(op)
         result = _apply(op, req, owner, rendered)
+        if specs is not None and result.record is not None:
+            record, seeded, _ = seed_record(rt, result.record, reporter)
+            result = replace(result, record=record, seeded=seeded)
         op.outcome.detail = "no changes" if result.no_changes else json.dumps(counts_dict(result.counts))
         return result
 

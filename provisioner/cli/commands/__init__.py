@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import click
 
-from provisioner.cli.commands import fleet, inventory, lifecycle, lifetime, local, ops, pr, preview, sweep
+from provisioner.cli.commands import (
+    data,
+    fleet,
+    inventory,
+    lifecycle,
+    lifetime,
+    local,
+    ops,
+    pr,
+    preview,
+    sweep,
+)
 
 COMMANDS: tuple[click.Command, ...] = (
     lifecycle.spinup, lifecycle.teardown,
@@ -13,6 +24,7 @@ COMMANDS: tuple[click.Command, ...] = (
     inventory.list_cmd, inventory.status,
     lifetime.extend, lifetime.keep, lifetime.audit,
     fleet.cleanup, sweep.sweep,
+    data.data_group,
     pr.pr_event,
     ops.doctor, ops.board, ops.bootstrap,
     local.emulator, local.mirror,

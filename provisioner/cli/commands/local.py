@@ -33,7 +33,11 @@ def emulator_start(ctx: Ctx, as_json: bool) -> None:
 def emulator_stop(ctx: Ctx, as_json: bool) -> None:
     from provisioner.aws import emulator as emu
 
+    from provisioner.usecases.data import stop_local_server
+
     info = emu.stop(ctx.settings.state_dir)
+    if stop_local_server(ctx.settings) and not as_json:
+        click.echo("local PostgreSQL server stopped")
     if as_json:
         echo_json({"stopped": info is not None, "pid": info.pid if info else None})
         return
