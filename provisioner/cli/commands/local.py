@@ -32,7 +32,6 @@ def emulator_start(ctx: Ctx, as_json: bool) -> None:
 @pass_ctx
 def emulator_stop(ctx: Ctx, as_json: bool) -> None:
     from provisioner.aws import emulator as emu
-
     from provisioner.usecases.data import stop_local_server
 
     info = emu.stop(ctx.settings.state_dir)
