@@ -58,6 +58,8 @@ $(MIRROR): $(STAMP)
 demo: install
 	$(BIN)/provisioner spinup --branch demo
 	$(BIN)/provisioner list
+	@echo "seeded data (rows per dataset):"
+	@$(BIN)/provisioner status --branch demo | grep "^data:"
 	@echo
 	@echo "Tear it down with:  $(BIN)/provisioner teardown --branch demo   (or: make teardown-demo)"
 

@@ -137,12 +137,14 @@ def _count(run: Run, spec: DatasetSpec) -> int:
 
 def seed(outputs: Mapping[str, Any], stack_id: str, specs: Datasets, aws: Aws | None, dsn: str | None,
          versions: Mapping[str, DatasetVersion], *, secret: bytes,
-         expected_tags: Mapping[str, str] | None = None) -> SeedResult:
-    """Load every dataset whose recorded version differs from its current one. A dataset loaded at
-    an older version has its old rows removed first. Seeding twice writes nothing the second time."""
+         expected_tags: Mapping[str, str] | None = None, only: Sequence[str] | None = None) -> SeedResult:
+    """Load every dataset (of `only`, when given) whose recorded version differs from its current
+    one. A dataset loaded at an older version has its old rows removed first. Seeding twice writes
+    nothing the second time. The others stay in `specs`: a chosen one may refer to them."""
     run = Run(outputs, stack_id, specs, aws, dsn, Keyed(secret))
-    todo = [s for s in specs.specs if (old := versions.get(s.name)) is None or old.digest != run.digest(s)]
-    skipped = tuple(s.name for s in specs.specs if s not in todo)
+    todo = [s for s in specs.specs if (only is None or s.name in only)
+            and ((old := versions.get(s.name)) is None or old.digest != run.digest(s))]
+    skipped = tuple(s.name for s in specs.specs if (only is None or s.name in only) and s not in todo)
     loaded = _write(run, todo, expected_tags, empty_stores=False, previous=versions)
     return SeedResult(loaded=loaded, skipped=skipped, emptied=(),
                       versions={**versions, **{v.dataset: v for v in loaded}})

@@ -54,6 +54,10 @@ class Plan:
     def teardowns(self) -> tuple[Item, ...]:
         return tuple(i for i in self.items if i.action == TEARDOWN)
 
+    @property
+    def refreshes(self) -> tuple[Item, ...]:
+        return tuple(i for i in self.items if i.action == REFRESH)
+
 
 def _pr_reason(rec: Record, pr_state: PrState | None) -> str | None:
     if pr_state is None or rec.pr is None:

@@ -124,12 +124,8 @@ def seed_record(rt: Runtime, record: Record, reporter: Reporter, *, reset: bool 
         reporter.step(f"data reset: emptying and reloading {', '.join(chosen or specs.names)}")
         result = data.reset(*args, secret=key, expected_tags=tags, only=chosen)
     else:
-        if chosen:
-            specs = data.Datasets(specs=tuple(s for s in specs.specs if s.name in chosen),
-                                  schemas=specs.schemas)
-            args = (record.outputs, record.slug, specs, rt.aws, args[4], versions)
-        reporter.step(f"data seed: {len(specs.specs)} datasets")
-        result = data.seed(*args, secret=key, expected_tags=tags)
+        reporter.step(f"data seed: {', '.join(chosen or specs.names)}")
+        result = data.seed(*args, secret=key, expected_tags=tags, only=chosen)
     for v in result.loaded:
         reporter.step(f"loaded {v.rows} rows of {v.dataset} into {v.store} in {v.load_seconds:.1f}s")
     done = rt.registry.put(replace(record, data=data.to_record(result.versions)), expected=record)

@@ -43,9 +43,10 @@ def cleanup(ctx: Ctx, parallel: int | None, dry_run: bool, as_json: bool) -> Non
         err(f"warning: {warning}")
     if not as_json:
         _print_plan(plan, done=False)
-    if not dry_run and plan.teardowns:
+    if not dry_run and (plan.teardowns or plan.refreshes):
         at_once = parallel or rt.settings.cleanup.parallel
-        err(f"==> tearing down {len(plan.teardowns)} stacks, {at_once} at once")
+        if plan.teardowns:
+            err(f"==> tearing down {len(plan.teardowns)} stacks, {at_once} at once")
         plan = job.execute(rt, plan, parallel=at_once,
                            on_done=lambda i: err(f"    {i.result:<8} {i.slug} ({i.duration:.1f}s)"))
         if not as_json:
