@@ -21,7 +21,7 @@ from provisioner.config import Settings
 from provisioner.domain.record import Record
 from provisioner.errors import ProvisionerError
 from provisioner.state import backend
-from provisioner.usecases.data import due as data_due
+from provisioner.usecases.data import refresh_item as data_refresh_item
 from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import expiry_reason
 
@@ -103,8 +103,8 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
         elif current_digest and rec.digest and rec.digest != current_digest and rec.status == "ready":
             items.append(Item(rec.slug, rec.branch, REPORT, "config drift: baseline or overrides changed "
                                                             "since the last apply"))
-        if not decided and rec.status == "ready" and (names := data_due(rt, rec)):
-            items.append(Item(rec.slug, rec.branch, REFRESH, "data source changed: " + ", ".join(names)))
+        if not decided and rec.status == "ready" and (refresh := data_refresh_item(rt, rec)):
+            items.append(Item(rec.slug, rec.branch, *refresh))
     for slug in sorted(states - live):
         items.append(Item(slug, "(no record)", TEARDOWN, "state without record"))
     warnings = () if pr_state else ("PR state not checked: no GitHub token configured",)

@@ -24,7 +24,7 @@ from provisioner.data import pgserver
 from provisioner.domain.naming import StackId
 from provisioner.domain.record import Record
 from provisioner.domain.tags import MANAGED_BY, MANAGED_BY_VALUE, STACK
-from provisioner.errors import BadInput, ConfigError
+from provisioner.errors import BadInput, ConfigError, ProvisionerError
 from provisioner.safety import secrets
 from provisioner.usecases.operation import operation
 from provisioner.usecases.reporter import Reporter
@@ -149,6 +149,17 @@ def due(rt: Runtime, record: Record) -> tuple[str, ...]:
     if not rt.settings.data or not record.data:
         return ()
     return tuple(data.due_for_refresh(datasets(rt), data.from_record(record.data), rt.aws))
+
+
+def refresh_item(rt: Runtime, record: Record) -> tuple[str, str] | None:
+    """The nightly cleanup's (action, reason) for a ready stack's data: ``refresh-data`` when a
+    nightly dataset's source changed, ``report`` when that cannot be told (one stack's unreadable
+    export must not stop the night's plan), None when nothing is due."""
+    try:
+        names = due(rt, record)
+    except ProvisionerError as exc:
+        return "report", f"data refresh not checked: {str(exc)[:120]}"
+    return ("refresh-data", "data source changed: " + ", ".join(names)) if names else None
 
 
 def refresh(rt: Runtime, slug: str, reporter: Reporter) -> tuple[str, ...]:
