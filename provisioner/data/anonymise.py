@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..aws.clients import Aws
+from ._aws import Aws
 from .errors import UnclassifiedField
 from .keyed import Keyed, canonical
 from .privacy import exact_candidate

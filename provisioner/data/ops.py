@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from ..aws.clients import Aws
+from ._aws import Aws
 from .anonymise import survey
 from .keyed import Keyed, seed_for
 from .run import Run, Spooled, describe_rules

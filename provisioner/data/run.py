@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from ..aws.clients import Aws
+from ._aws import Aws
 from .anonymise import anonymised_rows, kept_keys, survey
 from .errors import LoadError, PrivacyError, TargetError
 from .fakes import faker_version

@@ -18,8 +18,7 @@ from typing import IO, Any, cast
 
 import msgspec
 
-from ..aws.clients import Aws
-from ..aws.errors import error_code
+from ._aws import Aws, error_code
 from .errors import SourceError
 from .spec import DatasetSpec
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..aws.clients import Aws
-from ..aws.errors import error_code
+from ._aws import Aws, error_code
 from .errors import TagMismatch, TargetError
 
 

@@ -61,6 +61,12 @@ def test_no_print_or_exit_in_the_core(path):
             assert name not in ("print", "exit", "input"), f"{path.name}:{node.lineno} calls {name}"
 
 
+def test_one_module_imports_the_aws_factory():
+    """The restructure moves provisioner/aws.py: one line (`_aws.py`) follows it."""
+    users = [p.name for p in MODULES if any(n.startswith("provisioner.aws") for n in _imports(p))]
+    assert users == ["_aws.py"]
+
+
 def test_each_module_imports_alone():
     for path in MODULES:
         proc = subprocess.run([sys.executable, "-c", f"import {_module(path)}"], capture_output=True,

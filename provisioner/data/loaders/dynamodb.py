@@ -15,8 +15,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from ...aws.clients import Aws
-from ...aws.errors import error_code
+from .._aws import Aws, error_code
 from ..errors import LoadError, TargetError
 from . import Row
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import msgspec
 
-from ...aws.clients import Aws
-from ...aws.errors import error_code
+from .._aws import Aws, error_code
 from ..errors import LoadError, TargetError
 from . import Columns, Row
 
