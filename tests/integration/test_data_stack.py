@@ -179,6 +179,7 @@ def test_a_leaky_rule_is_refused_naming_dataset_row_and_field(project, moto_url,
     proc = run_cli(leaky, "data", "seed", "--branch", BRANCH, check=False)
     assert proc.returncode == 2, proc.stderr
     message = proc.stdout + proc.stderr
+    print(f"\nrefusal (exit {proc.returncode}): {message.strip()}")
     assert re.search(r"dataset 'orders': row \d+, field 'email': ", message), message
     assert "the value is not shown" in message and "Traceback" not in message
     emails = {json.loads(line)["email"] for line in (SAMPLE / "orders.jsonl").read_text().splitlines()}
