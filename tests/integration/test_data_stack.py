@@ -189,6 +189,7 @@ def test_a_leaky_rule_is_refused_naming_dataset_row_and_field(project, moto_url,
 
 def test_cleanup_reseeds_a_nightly_dataset_whose_export_changed(project, moto_url, seeded):
     plan = json.loads(run_cli(project, "cleanup", "--dry-run", "--json").stdout)
+    before = json.loads(run_cli(project, "status", "--branch", BRANCH, "--json").stdout)["record"]["data"]
     assert not [s for s in plan["stacks"] if s["action"] == "refresh-data"]
     export = project.parent / "orders.jsonl"
     row = json.loads(export.read_text().splitlines()[0])
@@ -198,8 +199,9 @@ def test_cleanup_reseeds_a_nightly_dataset_whose_export_changed(project, moto_ur
     assert [(s["slug"], s["action"], s["result"]) for s in done["stacks"]] == [(slug, "refresh-data", "done")]
     assert "orders" in done["stacks"][0]["reason"]
     record = json.loads(run_cli(project, "status", "--branch", BRANCH, "--json").stdout)["record"]
-    assert record["data"]["orders"]["source_digest"] != seeded["record"]["data"]["orders"]["source_digest"]
-    assert record["data"]["customers"] == seeded["record"]["data"]["customers"]   # not due: untouched
+    assert record["data"]["orders"]["source_digest"] != before["orders"]["source_digest"]
+    assert record["data"]["orders"]["loaded_at"] > before["orders"]["loaded_at"]
+    assert record["data"]["customers"] == before["customers"]   # not due: untouched
 
 
 def test_teardown_drops_the_stacks_database(project, seeded):
