@@ -7,10 +7,10 @@ STAMP  := $(VENV)/.installed
 MIRROR := .provisioner/provider-mirror/registry.terraform.io/hashicorp/aws
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: bytecode chromium install demo teardown-demo test test-unit test-integration test-hostile lint \
+.PHONY: bytecode chromium postgres install demo teardown-demo test test-unit test-integration test-hostile lint \
 	lint-workflows lint-tools shellcheck bench clean
 
-install: $(STAMP) $(MIRROR) bytecode
+install: $(STAMP) $(MIRROR) bytecode postgres
 
 # Every command imports ~20 of the package's modules. Where PYTHONDONTWRITEBYTECODE is set (CI
 # images, these machines) Python would compile them from source on every run (~50 ms); compileall
@@ -27,6 +27,24 @@ chromium:
 	  "install it by hand for the board's browser test" >&2; exit 1; }
 	@command -v chromium >/dev/null || { echo "chromium: still not on PATH after apt-get" >&2; exit 1; }
 
+# PostgreSQL server binaries: the local target's `postgres` datasets run a real server beside the
+# emulator (provisioner/data/pgserver.py), and the data tests start one. Debian's package as root;
+# anything else fails here, saying why, rather than later in a test.
+postgres:
+	@if [ -n "$$PROVISIONER_PG_BIN" ] && [ -x "$$PROVISIONER_PG_BIN/initdb" ]; then :; \
+	elif ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; then :; \
+	elif [ "$$(id -u)" != 0 ]; then \
+	  echo "ERROR: no PostgreSQL server binaries (initdb) found, and not root so cannot apt-get install postgresql." >&2; \
+	  echo "       Install Debian's postgresql (or set PROVISIONER_PG_BIN to a directory holding initdb and pg_ctl)." >&2; exit 1; \
+	elif ! command -v apt-get >/dev/null; then \
+	  echo "ERROR: no PostgreSQL server binaries (initdb) found and no apt-get to install them; set PROVISIONER_PG_BIN." >&2; exit 1; \
+	else \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	    || { echo "ERROR: apt-get install postgresql failed: the data tier and its tests need PostgreSQL server binaries." >&2; exit 1; }; \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	    || { echo "ERROR: apt-get installed postgresql but no /usr/lib/postgresql/*/bin/initdb appeared." >&2; exit 1; }; \
+	fi
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -40,6 +58,8 @@ $(MIRROR): $(STAMP)
 demo: install
 	$(BIN)/provisioner spinup --branch demo
 	$(BIN)/provisioner list
+	@echo "seeded data (rows per dataset):"
+	@$(BIN)/provisioner status --branch demo | grep "^data:"
 	@echo
 	@echo "Tear it down with:  $(BIN)/provisioner teardown --branch demo   (or: make teardown-demo)"
 

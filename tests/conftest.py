@@ -101,3 +101,30 @@ def run_cli(cfg: Path, *args: str, env: dict | None = None, check: bool = True,
         raise AssertionError(f"provisioner {' '.join(args)} exited {proc.returncode}\n"
                              f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return proc
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL on loopback, started by the tool's own launcher (provisioner.data.pgserver)
+    in a state dir of its own, stopped at the end of the session. Missing server binaries fail
+    the tests that need it (`make install` installs them), they are not skipped."""
+    import shutil
+    import tempfile
+
+    from provisioner.data import pgserver
+    from provisioner.errors import ProvisionerError
+
+    # Under /tmp rather than pytest's 0700 basetemp: run as root, the server runs as `postgres`,
+    # which must be able to reach its directory.
+    state = Path(tempfile.mkdtemp(prefix="provisioner-pg-"))
+    state.chmod(0o711)
+    try:
+        server = pgserver.start(state)
+    except ProvisionerError as exc:
+        shutil.rmtree(state, ignore_errors=True)
+        pytest.fail(str(exc))
+    try:
+        yield server
+    finally:
+        pgserver.stop(state)
+        shutil.rmtree(state, ignore_errors=True)

@@ -11,13 +11,23 @@ HEALTH_MARKER = "# ---- health and tests"
 def example_health() -> str:
     """The example's [health] and [tests] tables, as the repository's staging.toml has them."""
     text = (REPO / "staging.toml").read_text()
-    return text[text.index(HEALTH_MARKER):]
+    end = text.find("# --- staging data")   # the datasets come last and are copied on request only
+    return text[text.index(HEALTH_MARKER):end if end > 0 else None]
+
+
+def example_datasets() -> str:
+    """The example's `[data.*]` tables: /staging.toml from its "staging data" section to the end,
+    with the paths made absolute (they are relative to the repository)."""
+    text = (REPO / "staging.toml").read_text()
+    section = text[text.index("# --- staging data"):]
+    return section.replace('"modules/stack/', f'"{REPO}/modules/stack/')
 
 
 def write_project(root: Path, moto_url: str, mirror: Path, *, engine: str = "embedded",
-                  extra: str = "", health: str | None = None) -> Path:
+                  extra: str = "", health: str | None = None, data: bool = False) -> Path:
     """A project directory whose staging.toml points at the repo's example stack and the emulator,
-    with the example's health checks and smoke suite (``health``: other tables instead; "" none)."""
+    with the example's health checks and smoke suite (``health``: other tables instead; "" none) and,
+    with ``data``, the example's datasets (spinup then seeds them)."""
     root.mkdir(parents=True, exist_ok=True)
     cfg = root / "staging.toml"
     stack = REPO / "modules" / "stack"
@@ -43,5 +53,6 @@ command = "{engine}"
 provider_mirror = "{mirror}"
 {extra}
 {example_health() if health is None else health}
+{example_datasets() if data else ""}
 """)
     return cfg

@@ -77,3 +77,8 @@ output "secret_arn" {
   description = "ARN of the secret holding the third-party API key."
   value       = module.app.secret_arn
 }
+
+output "database_name" {
+  description = "The stack's relational database (its PostgreSQL datasets load here); empty when create_database is false."
+  value       = var.create_database ? var.name : ""
+}

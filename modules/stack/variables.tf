@@ -228,6 +228,12 @@ variable "table_write_capacity" {
   }
 }
 
+variable "create_database" {
+  description = "Give the stack a relational database (named after the stack); its PostgreSQL datasets are seeded into it. Off: no database, and those datasets are skipped."
+  type        = bool
+  default     = true
+}
+
 variable "source_snapshot_identifier" {
   description = "Snapshot the data was seeded from. Production-only: staging must use a synthetic source."
   type        = string

@@ -54,6 +54,7 @@ def row(rec: Any, now: float, env: Mapping[str, str], extra: Mapping[str, Any] |
         "last_action": _last_action(rec), "last_applied_at": rec.last_applied_at,
         "health": rec.health_status, "failing_checks": _failing(rec),
         "tests": rec.tests_status,
+        "data": list(getattr(rec, "datasets", [])),
         **(extra or {}),
     }
 

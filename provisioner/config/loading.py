@@ -65,7 +65,13 @@ def _check_settings(settings: Settings) -> Settings:
             secrets[name] = secret_source(source)
         except ValueError as exc:
             raise Bad(f"secrets.{name}", str(exc)) from None
-    return msgspec.structs.replace(settings, **tables, secrets=secrets)
+    data_key = settings.data_key
+    if data_key is not None:
+        try:
+            data_key = secret_source(data_key)
+        except ValueError as exc:
+            raise Bad("data_key", str(exc)) from None
+    return msgspec.structs.replace(settings, **tables, secrets=secrets, data_key=data_key)
 
 
 def validate(data: dict[str, Any], *, source: str = "<dict>", base_dir: str = ".") -> Settings:

@@ -256,6 +256,12 @@ class Settings(_Strict, frozen=True):
     # [health] checks and the [tests] command, run after each apply (config.health parses them).
     health: HealthSpec = field(default_factory=HealthSpec)
     tests: TestsSpec | None = None
+    # `[data.<name>]` datasets, kept raw here and parsed by provisioner.data (which reads the schema
+    # files) through usecases.data.datasets: config sits below data in the layers.
+    data: dict[str, Any] = field(default_factory=dict)
+    # The anonymisation key's source (env:, ssm:, secretsmanager:); unset on the local target: a
+    # random key kept in the state directory. Never handed to Terraform.
+    data_key: str | None = None
     # Where the file was read from; paths in it are relative to this directory. Set by `validate`.
     base_dir: str = "."
     source: str = "<defaults>"

@@ -35,6 +35,9 @@ class Record:
     health: dict[str, Any] = field(default_factory=dict)
     tests: dict[str, Any] | None = None
     variable_digests: dict[str, str] = field(default_factory=dict)
+    # dataset -> its loaded version (provisioner.data.DatasetVersion as plain values: digest, kind,
+    # store, rows, source_digest, seed, content_digest, loaded_at, load_seconds)
+    data: dict[str, Any] = field(default_factory=dict)
     updated_at: float = 0.0
     version: int = 0
     # GitHub: the open pull requests using the stack (two PRs from one head branch share it), the
@@ -78,6 +81,15 @@ class Record:
     def using_prs(self) -> list[int]:
         """The open PRs using the stack (records older than ``open_prs`` name one, in ``pr``)."""
         return sorted(set(self.open_prs)) if self.open_prs else ([self.pr] if self.pr is not None else [])
+
+    @property
+    def datasets(self) -> list[dict[str, Any]]:
+        """Per loaded dataset, sorted by name: dataset, kind, store, rows, a short digest and the
+        load time: what status, the board and the PR comment show."""
+        return [{"dataset": name, "kind": v.get("kind", ""), "store": v.get("store", ""),
+                 "rows": v.get("rows", 0), "digest": str(v.get("digest", ""))[:12],
+                 "loaded_at": v.get("loaded_at"), "load_seconds": v.get("load_seconds")}
+                for name, v in sorted(self.data.items()) if isinstance(v, dict)]
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

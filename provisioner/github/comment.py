@@ -28,6 +28,7 @@ from provisioner.support.templating import render_template
 MAX_COMMENT_CHARS = 65_536   # GitHub refuses longer comment bodies
 MAX_CELL_CHARS = 300
 MAX_ERROR_CHARS = 4_000
+MAX_DATASETS = 50                # a stack has a handful; the cap keeps the comment bounded
 TEMPLATE = "pr_comment.md.j2"
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/+=&?#,-]*)?")
 _STATUS_ICON = {"ready": "✅", "failed": "❌", "destroyed": "🗑️", "creating": "⏳", "destroying": "⏳",
@@ -213,6 +214,16 @@ def _differences(inp: CommentInput) -> list[dict[str, str]]:
     return rows
 
 
+def _data(inp: CommentInput) -> list[dict[str, str]]:
+    """The datasets loaded into the stack (from its record): rows, store, version, load time."""
+    if inp.record is None or inp.status in ("destroyed", "destroying"):
+        return []
+    return [{"dataset": text_cell(d["dataset"]), "rows": str(int(d["rows"] or 0)),
+             "store": text_cell(d["store"]), "version": text_cell(d["digest"]),
+             "loaded": iso(float(d["loaded_at"])) if d["loaded_at"] else "-"}
+            for d in inp.record.datasets[:MAX_DATASETS]]
+
+
 def _full(inp: CommentInput) -> str:
     error = fenced(clip(without_local_paths(inp.error), MAX_ERROR_CHARS)) if inp.error else ""
     applied = _applied(inp)
@@ -229,7 +240,7 @@ def _full(inp: CommentInput) -> str:
         TEMPLATE, marker=marker(inp.slug), slug=inp.slug, summary=_summary(inp), error=error,
         tests_tail=tests_tail, note=note, next_steps=next_steps(inp),
         applied=applied, applied_counts=", ".join(f"{n} {a}" for a, n in sorted(counts.items())),
-        outputs=_outputs(inp), differences=_differences(inp))
+        outputs=_outputs(inp), differences=_differences(inp), datasets=_data(inp))
 
 
 def render_comments(inp: CommentInput, *, limit: int = MAX_COMMENT_CHARS) -> list[str]:

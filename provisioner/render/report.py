@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +69,18 @@ def format_differences(rendered: Rendered) -> str:
     dashes = {column: "-" * widths[column] for column in columns}
     return render_template(DIFFERENCES_TEMPLATE, columns=columns, headers=headers, dashes=dashes, rows=rows,
                            widths=widths, digest=rendered.digest)
+
+
+def format_data_differences(rows: Sequence[Any]) -> str:
+    """The datasets as data differences from production (``dataset``, ``production``, ``staging``,
+    ``reason`` attributes; provisioner.data.DataDifference), a fixed-width table like the above."""
+    if not rows:
+        return ""
+    columns = ("dataset", "production", "staging", "reason")
+    cells = [[_one_line(str(getattr(r, c))) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["data differences from production (staging never holds real customer data):",
+             "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)

@@ -22,10 +22,11 @@ from provisioner.config import Settings
 from provisioner.domain.record import Record
 from provisioner.errors import ProvisionerError
 from provisioner.state import backend
+from provisioner.usecases.data import refresh_item as data_refresh_item
 from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import expiry_reason
 
-TEARDOWN, REPORT = "teardown", "report"
+TEARDOWN, REPORT, REFRESH = "teardown", "report", "refresh-data"
 PrState = Callable[[int], str]   # PR number -> "open" | "closed" | "merged" | "gone"
 
 
@@ -33,7 +34,7 @@ PrState = Callable[[int], str]   # PR number -> "open" | "closed" | "merged" | "
 class Item:
     slug: str
     branch: str
-    action: str            # teardown | report
+    action: str            # teardown | report | refresh-data
     reason: str
     result: str = "planned"  # planned | done | failed | skipped
     duration: float = 0.0
@@ -53,6 +54,10 @@ class Plan:
     @property
     def teardowns(self) -> tuple[Item, ...]:
         return tuple(i for i in self.items if i.action == TEARDOWN)
+
+    @property
+    def refreshes(self) -> tuple[Item, ...]:
+        return tuple(i for i in self.items if i.action == REFRESH)
 
 
 def _pr_reason(rec: Record, pr_state: PrState | None) -> str | None:
@@ -104,6 +109,8 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
         elif current_digest and rec.digest and rec.digest != current_digest and rec.status == "ready":
             items.append(Item(rec.slug, rec.branch, REPORT, "config drift: baseline or overrides changed "
                                                             "since the last apply"))
+        if not decided and rec.status == "ready" and (refresh := data_refresh_item(rt, rec)):
+            items.append(Item(rec.slug, rec.branch, *refresh))
     for slug in sorted(states - live):
         items.append(Item(slug, "(no record)", TEARDOWN, "state without record"))
     warnings = (() if pr_state else ("PR state not checked: no GitHub token configured",)) \
@@ -168,7 +175,10 @@ def execute(rt: Runtime, plan: Plan, *, parallel: int,
                 done = _finished(item, child, time.monotonic() - t0)
                 results[item.slug] = done
                 on_done(done)
-    items = tuple(results.get(i.slug, replace(i, result="skipped")) if i.action == TEARDOWN
+    for item in (i for i in plan.items if i.action == REFRESH):
+        results[item.slug] = done = _refreshed(rt, item)
+        on_done(done)
+    items = tuple(results.get(i.slug, replace(i, result="skipped")) if i.action in (TEARDOWN, REFRESH)
                   else replace(i, result="skipped") for i in plan.items)
     pruned = prune_local(rt)
     notes = (f"removed {len(pruned)} local stack directories with no live record: {', '.join(pruned)}",) \
@@ -189,6 +199,20 @@ def prune_local(rt: Runtime) -> list[str]:
     for slug in gone:
         workspace.remove(rt.settings, slug)
     return gone
+
+
+def _refreshed(rt: Runtime, item: Item) -> Item:
+    """Re-seed a stack's nightly datasets whose source changed (in this process: no Terraform)."""
+    from provisioner.usecases.data import refresh
+    from provisioner.usecases.reporter import SilentReporter
+
+    t0 = time.monotonic()
+    try:
+        refresh(rt, item.slug, SilentReporter())
+    except ProvisionerError as exc:
+        return _finished(item, ChildResult(False, error=str(exc)[:2000], error_class=type(exc).__name__,
+                                           exit_code=exc.exit_code), time.monotonic() - t0)
+    return _finished(item, ChildResult(True, action="refreshed"), time.monotonic() - t0)
 
 
 def pr_state_lookup(settings: Settings, env: Mapping[str, str]) -> PrState | None:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from provisioner.data import SeedResult
 from provisioner.domain import expiry
 from provisioner.domain.difference import Difference
 from provisioner.domain.naming import StackId
@@ -26,6 +27,7 @@ from provisioner.sweep import plan as sweep
 from provisioner.terraform import workspace
 from provisioner.terraform.events import ChangeCounts, ResourceEvent
 from provisioner.usecases import health
+from provisioner.usecases.data import datasets, seed_record
 from provisioner.usecases.operation import Operation, failed, operation, rescued_state, resumed, unlocked
 from provisioner.usecases.preview import check_handed, render_stack
 from provisioner.usecases.reporter import Reporter
@@ -57,6 +59,7 @@ class SpinupResult:
     differences: tuple[Difference, ...]
     tfvars: dict = field(default_factory=dict)  # the rendered staging variables (for the cost view)
     applied: tuple[tuple[str, str], ...] = ()   # (address, action) of each resource the apply changed
+    seeded: SeedResult | None = None            # the data seeded after the apply (None: --no-data)
 
     @property
     def no_changes(self) -> bool:
@@ -65,11 +68,14 @@ class SpinupResult:
 
 
 def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool = False,
-           reset: bool = False, health_gate: bool = True) -> SpinupResult:
+           reset: bool = False, health_gate: bool = True, seed: bool = True) -> SpinupResult:
     """Create or update a stack (``reset``: destroy it first). Everything is checked before anything
-    is written: guard, render, secrets, slug ownership. After the apply the health checks and tests
-    run; a failing stack is kept and raises HealthFailed unless ``health_gate`` is off."""
+    is written: guard, render, secrets, slug ownership, the ``[data]`` tables. After the apply the
+    stack's datasets are seeded unless ``seed`` is false (what is not loaded at this version), then
+    the health checks and tests run; a failing stack is kept and raises HealthFailed unless
+    ``health_gate`` is off."""
     stack = resolve_stack(rt, req)
+    specs = datasets(rt) if seed and rt.settings.data else None
     guard.check(rt.settings, rt.aws, backend.location(rt.settings, stack.slug).key)
     check_providers(rt, reporter)
     owner = req.owner or default_owner()
@@ -83,6 +89,9 @@ def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool 
         if reset:
             teardown_held(op)
         result = _apply(op, req, owner, rendered)
+        if specs is not None and result.record is not None:
+            record, seeded, _ = seed_record(rt, result.record, reporter)
+            result = replace(result, record=record, seeded=seeded)
         op.outcome.detail = "no changes" if result.no_changes else json.dumps(counts_dict(result.counts))
         applied = result.record
         assert applied is not None

@@ -19,6 +19,7 @@ from provisioner.sweep import plan as sweep
 from provisioner.sweep.account import accounts, find_tagged
 from provisioner.terraform import workspace
 from provisioner.terraform.events import ChangeCounts
+from provisioner.usecases.data import drop_stack_data
 from provisioner.usecases.lookup import suggestions
 from provisioner.usecases.operation import Operation, failed, operation, rescued_state, resumed, unlocked
 from provisioner.usecases.preview import render_stack
@@ -92,11 +93,13 @@ def teardown_held(op: Operation) -> TeardownResult:
     try:
         counts = _destroy(op, working) if has_state else None
         _sweep_leftovers(op)
+        if drop_stack_data(rt, working):
+            op.reporter.step(f"dropped the PostgreSQL database of {stack.slug}")
     except ProvisionerError as exc:
         raise failed(rt, working, exc) from None
     deleted = backend.delete_state(rt.aws, loc)
     # a destroyed stack has no expiry: none is shown or stored
-    rt.registry.put(replace(working, status="destroyed", outputs={}, error="", expires_at=None),
+    rt.registry.put(replace(working, status="destroyed", outputs={}, error="", expires_at=None, data={}),
                     expected=working)
     workspace.remove(rt.settings, stack.slug)
     return TeardownResult(stack, "destroyed", counts, deleted)

@@ -213,6 +213,10 @@ CONFIGS = [
      "message": ["nope.toml", "config file not found"]},
     {"id": "config-file-is-a-directory", "config": {"path": "$dir"}, "exit": 2,
      "message": ["config file not found"]},
+    {"id": "config-data-unknown-key",
+     "config": {"extra": "[data.customers]\nreason = 'r'\nkind = 'dynamodb'\ntarget = 'table_name'\n"
+                         "source = 'synthetic'\nschema = 'x.toml'\nrowz = 5"}, "exit": 2,
+     "message": ["data.customers.rowz: unknown key", "did you mean 'rows'"]},
     {"id": "config-malformed-toml", "config": {"text": "[project\nroot_module = 1"}, "exit": 2,
      "message": ["not valid TOML"]},
     {"id": "config-not-utf8", "config": {"bytes": b"[project]\nroot_module = '\xff'\n"}, "exit": 2,

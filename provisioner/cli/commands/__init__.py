@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from provisioner.cli.commands import (
+    data,
     fleet,
     inventory,
     lifecycle,
@@ -26,6 +27,7 @@ COMMANDS: tuple[click.Command, ...] = (
     verify.health, verify.test_cmd, verify.drift,
     lifetime.extend, lifetime.keep, lifetime.audit,
     fleet.cleanup, sweep.sweep,
+    data.data_group,
     pr.pr_event,
     ops.doctor, ops.board, ops.bootstrap,
     local.emulator, local.mirror,

@@ -74,5 +74,8 @@ def status(ctx: Ctx, branch: str | None, as_json: bool) -> None:
     click.echo("\n".join(health_lines(rec)))
     for name, value in sorted(rec.outputs.items()):
         click.echo(f"  {name} = {json.dumps(value)}")
+    for d in rec.datasets:
+        click.echo(f"data:     {d['dataset']}: {d['rows']} rows in {d['store']} (version {d['digest']}, "
+                   f"loaded {age(now - float(d['loaded_at'] or now))} ago)")
     click.echo("scale-down from production (per hour, rough list prices):")
     click.echo("\n".join(format_view(view)))

@@ -26,24 +26,27 @@ from provisioner.cli.output import counts, echo_json, err
 @click.option("--reset", is_flag=True, help="destroy the stack first, then create it afresh")
 @click.option("--no-health-gate", "no_gate", is_flag=True,
               help="exit 0 even when the health checks or tests fail (the stack is kept either way)")
+@click.option("--no-data", "no_data", is_flag=True, help="do not seed the stack's datasets after the apply")
 @dry_run_option
 @json_option
 @pass_ctx
 def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl: str | None,
-           reset: bool, no_gate: bool, dry_run: bool, as_json: bool) -> None:
+           reset: bool, no_gate: bool, no_data: bool, dry_run: bool, as_json: bool) -> None:
     """Create or update the staging stack of a branch (idempotent)."""
     from provisioner.usecases.expiryview import capped_note, expires_text
     from provisioner.usecases.spinup import spinup as run
 
     req = stack_request(branch, pr, owner, ttl)
     with reporter() as progress:
-        result = run(ctx.runtime(), req, progress, dry_run=dry_run, reset=reset, health_gate=not no_gate)
+        result = run(ctx.runtime(), req, progress, dry_run=dry_run, reset=reset, health_gate=not no_gate,
+                     seed=not no_data)
     rec = result.record
     if as_json:
         echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "dry_run": result.dry_run,
                    "no_changes": result.no_changes,
                    "changes": None if result.counts is None else result.counts.to_json(),
-                   "record": rec.to_json() if rec and not dry_run else None})
+                   "record": rec.to_json() if rec and not dry_run else None,
+                   "data": rec.datasets if rec and not dry_run else []})
         return
     if dry_run or rec is None:
         click.echo(f"dry run for {result.stack.slug}: {counts(result.counts)}; nothing was applied")
@@ -53,6 +56,8 @@ def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl:
                + ("" if rec.tests is None else f", tests {rec.tests_status}"))
     for name, value in sorted(rec.outputs.items()):
         click.echo(f"  {name} = {json.dumps(value)}")
+    for d in rec.datasets:
+        click.echo(f"  data {d['dataset']}: {d['rows']} rows in {d['store']}")
     note = capped_note(ctx.settings, rec, ttl, "--ttl")
     if note:
         click.echo(note)

@@ -41,10 +41,13 @@ def emulator_stop(ctx: Ctx, forget: bool, as_json: bool) -> None:
     """Stop the emulator; its recording is kept and replayed by the next start (unless --forget)."""
     from provisioner.aws import emulator as emu
     from provisioner.aws import recording
+    from provisioner.usecases.data import stop_local_server
 
     info = emu.stop(ctx.settings.state_dir)
     if forget:
         recording.forget(ctx.settings.state_dir)
+    if stop_local_server(ctx.settings) and not as_json:
+        click.echo("local PostgreSQL server stopped")
     if as_json:
         echo_json({"stopped": info is not None, "pid": info.pid if info else None, "forgot": forget})
         return

@@ -40,12 +40,19 @@ def render(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, as_j
 @pass_ctx
 def diff(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, as_json: bool) -> None:
     """Show every difference between the branch's staging variables and production, with reasons."""
-    from provisioner.render.report import format_differences
+    import msgspec
+
+    from provisioner.render.report import format_data_differences, format_differences
+    from provisioner.usecases.data import data_differences
     from provisioner.usecases.preview import preview
 
     stack, rendered = preview(ctx.settings, stack_request(branch, pr, owner))
+    data_diffs = data_differences(ctx.settings)
     if as_json:
         echo_json({"stack": stack.slug, "digest": rendered.digest,
-                   "differences": [d.to_json() for d in rendered.differences]})
+                   "differences": [d.to_json() for d in rendered.differences],
+                   "data_differences": msgspec.to_builtins(data_diffs)})
         return
     click.echo(format_differences(rendered))
+    if data_diffs:
+        click.echo("\n" + format_data_differences(data_diffs))
