@@ -146,7 +146,7 @@ def test_teardown_and_cleanup_remove_local_directories_of_stacks_without_a_live_
         (stacks / slug / "tree").mkdir(parents=True)
         (stacks / slug / "tree" / "errored.tfstate").write_text('{"secret": "x"}')
     out = run_cli(cfg, "teardown", "--branch", "feature/never")
-    assert "nothing to tear down" in out.stderr
+    assert "nothing to tear down" in out.stdout   # the result line (stdout), as for every command
     assert not (stacks / stack_id("feature/never").slug).exists()
     cleaned = json.loads(run_cli(cfg, "cleanup", "--json").stdout)
     assert any("left-over-1234567" in w for w in cleaned["warnings"]), cleaned

@@ -54,7 +54,8 @@ def test_a_production_account_is_refused_before_anything_is_created(tmp_path, mo
 @pytest.mark.parametrize(("production", "named"), [
     ('state_buckets = ["{bucket}"]', "state_buckets: '{bucket}'"),
     ('state_prefixes = ["staging"]', "state_prefixes: 'staging'"),
-    ('state_prefixes = ["s3://{bucket}/staging/"]', "state_prefixes: 's3://{bucket}/staging/'"),
+    # named in its canonical form: the trailing "/" of the config entry is normalised away
+    ('state_prefixes = ["s3://{bucket}/staging/"]', "state_prefixes: 's3://{bucket}/staging'"),
 ])
 def test_state_under_a_production_location_is_refused(tmp_path, moto_url, provider_mirror, production, named):
     root = tmp_path / "prodstate"
@@ -136,7 +137,7 @@ def test_a_secret_reaches_terraform_only_through_the_environment(tmp_path, moto_
 
 def test_reading_commands_create_nothing_in_a_fresh_account(tmp_path, moto_url, provider_mirror):
     cfg = write_project(tmp_path / "readonly", moto_url, provider_mirror)
-    assert json.loads(run_cli(cfg, "list", "--json").stdout) == {"environments": []}
+    assert json.loads(run_cli(cfg, "list", "--json").stdout) == {"environments": [], "warnings": []}
     assert "no staging environments" in run_cli(cfg, "list").stdout
     out = run_cli(cfg, "status", "--branch", "feature/guarded", "--json", check=False)
     assert out.returncode == 5 and json.loads(out.stdout)["record"] is None   # 5: no such stack
