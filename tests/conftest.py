@@ -56,7 +56,11 @@ def moto_server(log_dir: Path) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a server holding a whole session's state can be slow to go
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +93,12 @@ def aws_client(moto_url: str, service: str):
 
     return boto3.client(service, endpoint_url=moto_url, region_name="us-east-1",
                         aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def table_names(moto_url: str) -> list[str]:
+    """Every DynamoDB table on the emulator (ListTables pages at 100; a full session makes more)."""
+    pages = aws_client(moto_url, "dynamodb").get_paginator("list_tables").paginate()
+    return [name for page in pages for name in page["TableNames"]]
 
 
 def run_cli(cfg: Path, *args: str, env: dict | None = None, check: bool = True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,6 +32,9 @@ def write_project(root: Path, moto_url: str, mirror: Path, *, engine: str = "emb
     root.mkdir(parents=True, exist_ok=True)
     cfg = root / "staging.toml"
     stack = REPO / "modules" / "stack"
+    # Names unique per project directory: tests share one emulator, and two tests may both call
+    # their project "nightly" (a shared registry would show one test the other's stacks).
+    tag = f"{root.name[-20:].lower().replace('_', '-')}-{hashlib.sha1(str(root).encode()).hexdigest()[:7]}"
     cfg.write_text(f"""
 [project]
 root_module = "{stack}"
@@ -43,10 +47,10 @@ kind = "local"
 endpoint = "{moto_url}"
 
 [backend]
-bucket = "it-{root.name[-20:].lower().replace('_', '-')}-state"
+bucket = "it-{tag}-state"
 
 [registry]
-table = "it-{root.name[-20:].replace('_', '-')}-envs"
+table = "it-{tag}-envs"
 
 [engine]
 command = "{engine}"

@@ -66,7 +66,8 @@ def snapshot(url: str) -> dict:
     """Everything a run could have created in the emulator."""
     s3, ddb, iam = client(url, "s3"), client(url, "dynamodb"), client(url, "iam")
     buckets = sorted(b["Name"] for b in s3.list_buckets()["Buckets"])
-    tables = sorted(ddb.list_tables()["TableNames"])
+    # paginated: after the integration tier the shared emulator holds more than one page (100) of tables
+    tables = sorted(n for page in ddb.get_paginator("list_tables").paginate() for n in page["TableNames"])
     pages = client(url, "resourcegroupstaggingapi").get_paginator("get_resources").paginate(
         TagFilters=[{"Key": tags.MANAGED_BY}])
     return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 
 import pytest
-from conftest import aws_client, run_cli, write_project
+from conftest import aws_client, run_cli, table_names, write_project
 
 pytestmark = pytest.mark.integration
 
@@ -24,4 +24,4 @@ def test_bootstrap_is_remembered_until_the_emulator_loses_it(tmp_path, moto_url,
         ddb.delete_table(TableName=table)
     after = run_cli(cfg, "teardown", "--branch", "feature/boot").stderr
     assert f"created table {registry['table']}" in after and "Traceback" not in after, after
-    assert registry["table"] in ddb.list_tables()["TableNames"]
+    assert registry["table"] in table_names(moto_url)

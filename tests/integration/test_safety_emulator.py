@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import aws_client, run_cli, write_project
+from conftest import aws_client, run_cli, table_names, write_project
 
 from provisioner.aws.clients import Aws
 from provisioner.domain import tags
@@ -29,7 +29,7 @@ def names(cfg: Path) -> tuple[str, str]:
 def assert_nothing_created(moto_url, cfg: Path, slug: str) -> None:
     bucket, table = names(cfg)
     assert bucket not in [b["Name"] for b in aws_client(moto_url, "s3").list_buckets()["Buckets"]]
-    assert table not in aws_client(moto_url, "dynamodb").list_tables()["TableNames"]
+    assert table not in table_names(moto_url)
     found = aws_client(moto_url, "resourcegroupstaggingapi").get_resources(
         TagFilters=[{"Key": tags.STACK, "Values": [slug]}])["ResourceTagMappingList"]
     assert found == []
