@@ -234,7 +234,8 @@ def _dispatch_branch(event: Event) -> str:
 def _decide_dispatch(event: Event) -> Decision:
     """Both inputs are required: nothing is guessed from the ref the workflow was started on.
 
-    A teardown may name the stack by id alone (input ``stack``): its branch may be gone."""
+    A teardown may name the stack by id (input ``stack``, which then wins over ``branch``): its branch
+    may be gone, or its name not known exactly. A spinup given a stack id is refused."""
     action = _input(event, "action")
     if not action:
         raise BadInput("workflow_dispatch: the input 'action' is missing (spinup or teardown)",
@@ -243,13 +244,19 @@ def _decide_dispatch(event: Event) -> Decision:
         raise BadInput(f"workflow_dispatch input action={action!r}: expected one of "
                        f"{', '.join(DISPATCH_ACTIONS)}", input="action")
     slug = _input(event, "stack") or None
+    if slug and action != "teardown":
+        raise BadInput(f"workflow_dispatch input stack={slug!r} is for teardown only: a spinup is built "
+                       "from a branch (give the input 'branch')", input="stack")
     branch = _dispatch_branch(event)
-    if not branch and not (slug and action == "teardown"):
+    if not branch and not slug:
         raise BadInput("workflow_dispatch: the input 'branch' is missing (the branch whose stack to "
                        f"{action}" + ("; or name the stack with the input 'stack'" if action == "teardown"
                                       else "") + ")", input="branch")
-    return Decision(action, f"manual {action} (workflow_dispatch)", repo=event.repo, branch=branch or None,
-                    owner=event.sender or None, ref=branch or None, slug=slug if not branch else None)
+    if slug:  # a teardown by stack id: the id names the stack exactly, the branch may be gone or mistyped
+        return Decision(action, f"manual {action} of stack {slug} (workflow_dispatch)", repo=event.repo,
+                        owner=event.sender or None, slug=slug)
+    return Decision(action, f"manual {action} (workflow_dispatch)", repo=event.repo, branch=branch,
+                    owner=event.sender or None, ref=branch)
 
 
 def decide(event: Event, policy: Policy) -> Decision:

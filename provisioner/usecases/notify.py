@@ -5,9 +5,9 @@ PR's comment (destroyed, why, how to bring it back), mark the stack's deployment
 and delete its ``staging/<slug>`` environment when the tool created it. Best effort: a GitHub
 error is a warning, never a failed cleanup (the stacks are gone either way).
 
-``matrix``: the plan's teardowns as ``{"include": [{"slug": ...}, ...]}`` for a matrix job of
-``provisioner teardown --stack``, capped at GitHub's 256 jobs per matrix (the rest wait for the
-next run, with a warning).
+``matrix``: the plan's teardowns as ``{"include": [{"slug": ..., "reason": ...}, ...]}`` for a
+matrix job of ``provisioner teardown --stack`` (the reason goes to the PR comment), capped at
+GitHub's 256 jobs per matrix (the rest wait for the next run, with a warning).
 """
 
 from __future__ import annotations
@@ -27,18 +27,38 @@ from provisioner.usecases.stacks import expiry_reason
 
 CLEANUP_WHO = "The nightly cleanup tore this stack down"
 MATRIX_LIMIT = 256   # GitHub Actions: a matrix generates at most 256 jobs per workflow run
+REASON_LIMIT = 200   # characters of a teardown reason: a line of a PR comment
 
 
 def matrix(plan: Plan, *, limit: int = MATRIX_LIMIT) -> tuple[dict[str, Any], list[str]]:
     """The plan's teardowns as a matrix (at most ``limit`` entries) and warnings for the rest."""
     todo = [i for i in plan.items if i.action == TEARDOWN]
-    include = [{"slug": i.slug} for i in todo[:limit]]  # slugs only: [a-z0-9-], safe in any expression
+    # the slug ([a-z0-9-]) is safe in any expression; the reason is for the teardown's PR comment and
+    # goes to it as an environment variable, never into a command line or a script
+    include = [{"slug": i.slug, "reason": plain_reason(i.reason)} for i in todo[:limit]]
     warnings = []
     if len(todo) > limit:
         rest = ", ".join(i.slug for i in todo[limit:limit + 10]) + (" ..." if len(todo) > limit + 10 else "")
         warnings.append(f"{len(todo) - limit} of {len(todo)} stacks to tear down are left for the next "
                         f"run: a GitHub Actions matrix holds at most {limit} jobs ({rest})")
     return {"include": include}, warnings
+
+
+def plain_reason(text: str, limit: int = REASON_LIMIT) -> str:
+    """A reason as one line of printable text, at most ``limit`` characters."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+def check_reason(text: str) -> str:
+    """A teardown reason given by hand (``--reason``), stripped; ``ValueError`` saying what is wrong."""
+    if not text.strip():
+        raise ValueError("is empty")
+    if any(not c.isprintable() for c in text):
+        raise ValueError("holds a control character (newline, tab, escape, ...): give one line of text")
+    if len(text) > REASON_LIMIT:
+        raise ValueError(f"is {len(text)} characters long; at most {REASON_LIMIT}")
+    return text.strip()
 
 
 def _bring_back(settings: Settings, reason: str) -> str:
@@ -94,13 +114,16 @@ def tell_github(rt: Runtime, plan: Plan, env: Mapping[str, str], who: str = CLEA
         return notify_teardowns(rt, plan, publisher, repo, run_url(env), who)
 
 
-def after_teardown(rt: Runtime, slug: str, env: Mapping[str, str]) -> list[str]:
-    """``provisioner teardown`` (a matrix job of the nightly, or by hand) tells the stack's PRs too."""
+def after_teardown(rt: Runtime, slug: str, env: Mapping[str, str], reason: str | None = None) -> list[str]:
+    """``provisioner teardown`` (a matrix job of the nightly, or by hand) tells the stack's PRs too.
+
+    ``reason`` is the plan's (the nightly matrix hands it on) or the operator's; without one, the
+    record's expiry or a generic line."""
     rec = rt.registry.get(slug)
     if rec is None or rec.live or not rec.using_prs():
         return []
     why = expiry_reason(rt.settings, rec, time.time())
-    reason = {"expired": "expired", "idle": f"idle for {rt.settings.stacks.idle_ttl}"}.get(
+    reason = reason or {"expired": "expired", "idle": f"idle for {rt.settings.stacks.idle_ttl}"}.get(
         why or "", "torn down with `provisioner teardown`")
     item = Item(slug, rec.branch, TEARDOWN, reason, result="done")
     return tell_github(rt, Plan((item,)), env, who="This stack was torn down")

@@ -173,7 +173,7 @@ def test_nightly_cleanup_tells_the_pr_and_plans_a_matrix(tmp_path, gh, moto_url,
     expire(cfg, branch)
     planned = run_cli(cfg, "cleanup", "--plan-json", env=env)
     print("$ provisioner cleanup --plan-json\n" + planned.stdout)
-    assert json.loads(planned.stdout) == {"include": [{"slug": slug}]}
+    assert json.loads(planned.stdout) == {"include": [{"slug": slug, "reason": "expired"}]}
     assert record(cfg, branch)["status"] == "ready"          # planning only
 
     done = run_cli(cfg, "cleanup", env=env)
@@ -195,13 +195,16 @@ def test_matrix_teardowns_run_as_separate_processes_with_separate_state_dirs(tmp
         run_cli(cfg, "spinup", "--branch", b, *(("--pr", "41") if n == 0 else ()))
     told = stack_id(branches[0]).slug
     gh.add_comment(REPO, 41, marker(told) + "\n✅ ready")   # the PR comment an earlier pr-event wrote
+    gh.add_pull(REPO, 41, state="closed", merged=True)        # its PR went: that is the plan's reason
     rt = runtime.open_runtime(config.load(str(cfg)), start_emulator=False)
     past = time.time() - 60
-    for b in branches:
+    for b in branches[1:]:                                       # the others expired
         rec = rt.registry.get(stack_id(b).slug)
         rt.registry.put(replace(rec, fixed_expires_at=past, expires_at=past), expected=rec)
-    matrix = json.loads(run_cli(cfg, "cleanup", "--plan-json").stdout)
-    assert sorted(e["slug"] for e in matrix["include"]) == sorted(stack_id(b).slug for b in branches)
+    matrix = json.loads(run_cli(cfg, "cleanup", "--plan-json", env=github_env(gh)).stdout)
+    print("$ provisioner cleanup --plan-json\n" + json.dumps(matrix, indent=1))
+    assert sorted((e["slug"], e["reason"]) for e in matrix["include"]) == sorted(
+        [(told, "PR #41 merged")] + [(stack_id(b).slug, "expired") for b in branches[1:]])
 
     procs = []
     for n, entry in enumerate(matrix["include"]):   # one runner each: own checkout, own state directory
@@ -210,8 +213,8 @@ def test_matrix_teardowns_run_as_separate_processes_with_separate_state_dirs(tmp
         own = runner / "staging.toml"
         own.write_text(cfg.read_text().replace(str(tmp_path / "matrix" / ".provisioner"),
                                                str(runner / ".provisioner")))
-        env = {**os.environ, "PROVISIONER_CONFIG": str(own),
-               **(github_env(gh) if entry["slug"] == told else {})}
+        env = {**os.environ, "PROVISIONER_CONFIG": str(own), "PROVISIONER_TEARDOWN_REASON": entry["reason"],
+               **(github_env(gh) if entry["slug"] == told else {})}   # as the nightly's matrix job sets it
         env.pop("GITHUB_HEAD_REF", None)
         procs.append(subprocess.Popen([sys.executable, "-m", "provisioner", "teardown", "--stack",
                                        entry["slug"], "--json"], env=env, stdout=subprocess.PIPE,
@@ -223,7 +226,9 @@ def test_matrix_teardowns_run_as_separate_processes_with_separate_state_dirs(tmp
     [said] = [err for out, err, _ in results if json.loads(out)["stack"] == told]
     assert f"==> github: {told}: PR #41 told" in said
     gone = body(gh, 41, told)
-    assert "This stack was torn down: expired." in gone and "🗑️ destroyed" in gone
+    print(gone)
+    assert "This stack was torn down: PR #41 merged." in gone and "🗑️ destroyed" in gone
+    assert "reopen the pull request" in gone
     for n in range(3):
         assert (tmp_path / f"runner-{n}" / ".provisioner").is_dir()
     for b in branches:

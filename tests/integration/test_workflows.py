@@ -361,6 +361,10 @@ def test_manual_teardown_checks_out_the_default_branch_not_the_input():
     inputs = load(EXAMPLES / "manual.yml")["on"]["workflow_dispatch"]["inputs"]
     assert inputs["branch"]["required"] is True and inputs["action"]["required"] is True
     assert inputs["action"]["options"] == ["spinup", "teardown"] and "default" not in inputs["action"]
+    assert inputs["stack"]["required"] is False and inputs["stack"]["default"] == ""   # teardown by id
+    by_id = _contexts("workflow_dispatch", "", inputs={"branch": "gone", "action": "teardown",
+                                                       "stack": "login-page-3f1c2ab"})
+    assert substitute(jobs["teardown"]["concurrency"]["group"], by_id) == "teardown-branch-login-page-3f1c2ab"
 
 
 def test_pull_request_teardowns_check_out_the_base_branch():
@@ -376,7 +380,8 @@ def _nightly() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("plan,expected", [
-    ('{"include": [{"slug": "login-page-3f1c2ab"}, {"slug": "demo-2a97516"}]}',
+    ('{"include": [{"slug": "login-page-3f1c2ab", "reason": "PR #7 merged"}, '
+     '{"slug": "demo-2a97516", "reason": "expired"}]}',
      ["login-page-3f1c2ab", "demo-2a97516"]),
     ('{"include": []}', []),
 ])
@@ -399,6 +404,10 @@ def test_nightly_matrix_has_one_teardown_per_planned_stack(plan, expected):
         assert teardown["with"]["command"] == "teardown"
         assert [substitute(teardown["with"]["args"], {**ctx, "matrix": {"slug": s}}) for s in slugs] == \
             [f"--stack {s}" for s in expected]
+        # the plan's reason (free text) reaches the tool through the environment, not the arguments
+        assert "reason" not in teardown["with"]["args"]
+        assert [substitute(teardown["env"]["PROVISIONER_TEARDOWN_REASON"], {**ctx, "matrix": e})
+                for e in matrix["include"]] == [e["reason"] for e in matrix["include"]]
     assert job["strategy"]["fail-fast"] is False
 
 

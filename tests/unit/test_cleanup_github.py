@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from provisioner.domain.record import Record
 from provisioner.terraform.events import parse_stream
 from provisioner.usecases.cleanup import REPORT, TEARDOWN, Item, Plan, _pr_reason
-from provisioner.usecases.notify import MATRIX_LIMIT, matrix
+from provisioner.usecases.notify import MATRIX_LIMIT, check_reason, matrix, plain_reason
 from provisioner.usecases.spinup import applied_resources
 
 TF = Path(__file__).resolve().parent / "fixtures" / "terraform"
@@ -20,9 +22,9 @@ def plan_of(n: int) -> Plan:
     return Plan(tuple(items + [Item("drift-1234567", "b/d", REPORT, "config drift")]))
 
 
-def test_matrix_lists_teardowns_only_as_slugs():
+def test_matrix_lists_teardowns_only_with_their_reasons():
     entries, warnings = matrix(plan_of(3))
-    assert entries == {"include": [{"slug": "s-0000"}, {"slug": "s-0001"}, {"slug": "s-0002"}]}
+    assert entries == {"include": [{"slug": f"s-000{i}", "reason": "expired"} for i in range(3)]}
     assert warnings == []
     assert json.dumps(matrix(Plan(()))[0]) == '{"include": []}'
 
@@ -30,7 +32,7 @@ def test_matrix_lists_teardowns_only_as_slugs():
 def test_matrix_is_capped_at_githubs_256_jobs_and_warns_about_the_rest():
     entries, [warning] = matrix(plan_of(300))
     assert MATRIX_LIMIT == 256 and len(entries["include"]) == 256
-    assert entries["include"][-1] == {"slug": "s-0255"}
+    assert entries["include"][-1] == {"slug": "s-0255", "reason": "expired"}
     assert warning.startswith("44 of 300 stacks to tear down are left for the next run")
     assert "s-0256" in warning
 
@@ -52,3 +54,24 @@ def test_applied_resources_reads_what_the_apply_did_by_address():
     assert done["terraform_data.one"] == "update"
     assert done["terraform_data.two"] == "replace"     # destroyed, then created again
     assert all(a not in ("noop", "read") for a in done.values())
+
+
+def test_a_matrix_reason_is_one_printable_line_of_bounded_length():
+    # a failed stack's reason quotes its error, which can hold Terraform's multi-line, coloured text
+    error = "failed 30h ago: Error: creating S3 bucket\n\x1b[31m  on main.tf line 3\x1b[0m\t(x)"
+    (entry,) = matrix(Plan((Item("s-1", "b", TEARDOWN, error),)))[0]["include"]
+    assert entry["reason"] == "failed 30h ago: Error: creating S3 bucket [31m on main.tf line 3 [0m (x)"
+    assert len(plain_reason("x" * 500)) == 200 and plain_reason("x" * 500).endswith("…")
+
+
+@pytest.mark.parametrize("given,problem", [
+    ("", "is empty"), ("   ", "is empty"), ("PR closed\nrm -rf /", "control character"),
+    ("\x1b[2Jcleared", "control character"), ("x" * 201, "at most 200"),
+])
+def test_a_reason_given_by_hand_is_refused_saying_why(given, problem):
+    with pytest.raises(ValueError, match=problem):
+        check_reason(given)
+
+
+def test_a_reason_given_by_hand_is_kept_as_written():
+    assert check_reason("  moved to the shared QA stack, see #12 ") == "moved to the shared QA stack, see #12"

@@ -107,3 +107,15 @@ def test_json_output(project, capsys):
     code, out, _ = pr_event(capsys, project, "schedule", "--json")
     doc = json.loads(out)
     assert doc["decision"]["action"] == "cleanup" and doc["stack"] is None and doc["comment"] is None
+
+
+@pytest.mark.parametrize("where", ["option", "environment"])
+def test_teardown_refuses_a_bad_reason_before_touching_anything(capsys, project, monkeypatch, where):
+    # NOWHERE has no emulator: a teardown that opened its runtime would fail on the connection instead
+    reason = "PR #7 closed\n::set-output name=x::y"
+    if where == "environment":
+        monkeypatch.setenv("PROVISIONER_TEARDOWN_REASON", reason)
+    code, _, err = run(capsys, "--config", str(project), "teardown", "--stack", "login-page-3f1c2ab",
+                       *(("--reason", reason) if where == "option" else ()))
+    assert code == 2
+    assert "'--reason' / PROVISIONER_TEARDOWN_REASON" in err and "control character" in err

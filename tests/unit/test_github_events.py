@@ -187,8 +187,14 @@ def test_workflow_dispatch_teardown_by_stack_id_alone():
     assert (d.action, d.branch, d.slug) == ("teardown", None, "checkout-page-1a2b3c4")
     def spinup_by_stack(data):
         data["inputs"] = {"action": "spinup", "stack": "checkout-page-1a2b3c4"}
-    with pytest.raises(BadInput, match="'branch' is missing"):
+    with pytest.raises(BadInput, match="stack='checkout-page-1a2b3c4' is for teardown only") as refused:
         decision("workflow_dispatch", edit=spinup_by_stack)
+    assert refused.value.exit_code == 2
+    def both(data):   # the form requires a branch: the stack id, when given, names the stack exactly
+        data["inputs"] = {"action": "teardown", "branch": "checkout-pag", "stack": "checkout-page-1a2b3c4"}
+    d = decision("workflow_dispatch", edit=both)
+    assert (d.action, d.branch, d.slug) == ("teardown", None, "checkout-page-1a2b3c4")
+    assert "stack checkout-page-1a2b3c4" in d.reason
 
 
 def test_converted_to_draft_follows_skip_drafts_and_keep():

@@ -69,27 +69,38 @@ def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl:
 @branch_option
 @click.option("--stack", "slug", default=None, help="the stack id instead of the branch (e.g. a state "
               "without a record)")
+@click.option("--reason", default=None, envvar="PROVISIONER_TEARDOWN_REASON", show_envvar=True,
+              help="why, for the comment of the stack's pull requests (the nightly matrix passes the "
+                   "plan's reason); one line, at most 200 characters")
 @dry_run_option
 @json_option
 @pass_ctx
-def teardown(ctx: Ctx, branch: str | None, slug: str | None, dry_run: bool, as_json: bool) -> None:
+def teardown(ctx: Ctx, branch: str | None, slug: str | None, reason: str | None, dry_run: bool,
+             as_json: bool) -> None:
     """Destroy a branch's stack, verify nothing tagged remains, delete its state."""
+    from provisioner.usecases.notify import check_reason
     from provisioner.usecases.teardown import teardown as run
 
     if slug and branch:
         raise click.UsageError("give --branch or --stack, not both")
+    if reason is not None:
+        try:
+            reason = check_reason(reason)
+        except ValueError as exc:
+            hint = "'--reason' / PROVISIONER_TEARDOWN_REASON"
+            raise click.BadParameter(f"the reason {exc}", param_hint=hint) from None
     rt = ctx.runtime()
     with reporter() as progress:
         result = run(rt, stack_request(branch, slug=slug), progress, dry_run=dry_run)
     if result.action == "destroyed":  # in GitHub Actions (token and repository): tell the stack's PRs
         from provisioner.usecases.notify import after_teardown
 
-        for line in after_teardown(rt, result.stack.slug, os.environ):
+        for line in after_teardown(rt, result.stack.slug, os.environ, reason):
             err(f"==> github: {line}")
     if as_json:
         echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "action": result.action,
                    "changes": None if result.counts is None else result.counts.to_json(),
-                   "state_objects_deleted": result.state_objects_deleted,
+                   "state_objects_deleted": result.state_objects_deleted, "reason": reason,
                    "suggestions": list(result.suggestions)})
         return
     if result.action == "nothing":
