@@ -6,6 +6,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MIRROR := .provisioner/provider-mirror/registry.terraform.io/hashicorp/aws
 PYTEST := $(BIN)/python -m pytest
+# The tiers run on several pytest-xdist workers, each a session of its own (its own emulator,
+# PostgreSQL and temporary directories); tests that share a module fixture stay on one worker, in
+# order (tests/conftest.py). The slow tiers are named first: the largest units start first, the
+# unit tests fill the gaps at the end. Most of a test's time is spent waiting on Terraform, the
+# emulator and subprocesses, so more workers than cores pays off: see BENCHMARKS.md, "The test loop".
+WORKERS ?= 6
+XDIST  := -n $(WORKERS) --dist loadscope
 
 .PHONY: bytecode chromium postgres install demo teardown-demo test test-unit test-integration test-hostile lint \
 	lint-workflows lint-tools shellcheck bench clean
@@ -67,17 +74,17 @@ teardown-demo: install
 	$(BIN)/provisioner teardown --branch demo
 
 test: install chromium lint-tools
-	$(PYTEST) tests/unit tests/integration tests/hostile
+	$(PYTEST) $(XDIST) tests/integration tests/hostile tests/unit
 
 test-unit: install
-	$(PYTEST) tests/unit
+	$(PYTEST) $(XDIST) tests/unit
 
 test-integration: install chromium lint-tools
-	$(PYTEST) tests/integration
+	$(PYTEST) $(XDIST) tests/integration
 
 # The hostile-input corpus (tests/hostile/cases.py) through the real CLI against the emulator.
 test-hostile: install
-	$(PYTEST) tests/hostile
+	$(PYTEST) $(XDIST) tests/hostile
 
 # ruff (style, imports), mypy (types; [tool.mypy] in pyproject.toml), the layer contract of
 # DESIGN.md (import-linter; [tool.importlinter]): a change that crosses a layer fails here; and the

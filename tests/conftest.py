@@ -4,6 +4,7 @@ port (stopped at the end of the session) and real Terraform through the tool."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -138,3 +139,38 @@ def pg_server():
     finally:
         pgserver.stop(state)
         shutil.rmtree(state, ignore_errors=True)
+
+
+_SHARES_A_FIXTURE = re.compile(r"@pytest\.fixture\(\s*scope=[\"']module[\"']")
+
+
+def modules_sharing_a_fixture(root: Path) -> set[str]:
+    """Test modules (paths relative to the repository, as in node ids) with a module-scoped fixture:
+    a stack spun up once for several tests, whose tests must run on one worker and in order. A module
+    whose module fixture is cheap and whose tests are many (the hostile corpus) opts out with
+    ``XDIST_SPREAD = True``."""
+    return {path.relative_to(root).as_posix() for path in (root / "tests").rglob("test_*.py")
+            if _SHARES_A_FIXTURE.search(text := path.read_text()) and "XDIST_SPREAD = True" not in text}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``make test`` runs ``-n N --dist loadscope``, with the scope redefined here: the module for the
+    tests of a module that shares a module fixture (built once, its tests kept in order), the test
+    itself for every other test, so that a worker that is free takes the next one. Each worker is a
+    session of its own (its own emulator, PostgreSQL, parse cache and temporary directories), so
+    tests on different workers never share a table, a bucket or a file.
+
+    (Not ``--dist loadgroup`` with marks: under pytest 9, xdist 3.8's group suffix on the node id
+    no longer takes effect, and every test is scheduled on its own.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    shared = modules_sharing_a_fixture(Path(str(config.rootpath)))
+
+    class ModuleFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in shared else nodeid
+
+    return ModuleFixtureScheduling(config, log)

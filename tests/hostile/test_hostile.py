@@ -22,6 +22,7 @@ from provisioner.domain import tags
 pytestmark = pytest.mark.integration
 
 STACK = REPO / "modules" / "stack"
+XDIST_SPREAD = True   # conftest: a cheap world per worker; the cases spread over every worker
 BUCKET, TABLE = "hostile-state", "hostile-envs"
 CONFIG = Template("""
 [project]

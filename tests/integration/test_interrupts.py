@@ -119,7 +119,8 @@ def test_sigterm_mid_destroy_records_interrupted_and_teardown_finishes(tmp_path,
     assert log.read_text().strip().splitlines()[-1].startswith("interrupted;")
     status = json.loads(run_cli(cfg, "status", "--branch", branch, "--json").stdout)
     assert status["record"]["status"] == "interrupted"
-    assert not lease_held(moto_url, settings, slug) and not lock_held(moto_url, settings, slug)
+    assert not lease_held(moto_url, settings, slug)
+    assert not lock_held(moto_url, settings, slug), log.read_text()[-4000:]
     assert wait_until(lambda: processes_of(cfg) == [], 10)
     down = json.loads(run_cli(cfg, "teardown", "--branch", branch, "--json").stdout)
     assert down["action"] == "destroyed"
