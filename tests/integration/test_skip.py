@@ -174,7 +174,8 @@ def test_an_old_apply_runs_the_plan(project, moto_url):
 def test_a_drifted_stack_runs_the_plan(project, moto_url):
     spinup(project)
     queue = current(project)["outputs"]["queue_url"]
-    aws_client(moto_url, "sqs").set_queue_attributes(QueueUrl=queue, Attributes={"MessageRetentionPeriod": "3600"})
+    aws_client(moto_url, "sqs").set_queue_attributes(QueueUrl=queue,
+                                                     Attributes={"MessageRetentionPeriod": "3600"})
     found = run_cli(project, "drift", "--branch", BRANCH, "--json", check=False)
     assert found.returncode == 2, found.stderr
     before = current(project)
