@@ -65,7 +65,7 @@ def main() -> None:
                 wall = time.monotonic() - t0
                 info = emulator.read_info(state_dir)
                 assert info is not None
-                again = json.loads(cli(cfg, "spinup", "--branch", "replay/0", "--json").stdout)
+                again = json.loads(cli(cfg, "spinup", "--branch", "replay/0", "--refresh", "--json").stdout)
                 rows.append((count, info.restore.get("requests"), size, info.restore.get("seconds"), wall,
                              again["no_changes"]))
                 print(rows[-1], file=sys.stderr, flush=True)

@@ -119,9 +119,11 @@ class Stacks(_Strict, frozen=True):
     max_live: Annotated[int, Meta(ge=0)] = 0   # quota of live stacks; 0 = unlimited
     lease_ttl: str = "2m"               # an operation's lease lapses this long after its last heartbeat
     lease_wait: str = "15m"             # how long a second operation on a stack waits
+    # a spinup whose inputs are those of the last apply skips Terraform until this long after it
+    refresh_after: str = "6h"
 
     _checks = {name: duration_check for name in ("default_ttl", "max_ttl", "idle_ttl", "lease_ttl",
-                                                  "lease_wait")}
+                                                  "lease_wait", "refresh_after")}
 
     def _check(self) -> None:
         if parse_duration(self.default_ttl) > parse_duration(self.max_ttl):
@@ -146,6 +148,10 @@ class Stacks(_Strict, frozen=True):
     @property
     def lease_wait_seconds(self) -> int:
         return parse_duration(self.lease_wait)
+
+    @property
+    def refresh_after_seconds(self) -> int:
+        return parse_duration(self.refresh_after)
 
 
 class Cleanup(_Strict, frozen=True):

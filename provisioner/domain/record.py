@@ -45,6 +45,12 @@ class Record:
     open_prs: list[int] = field(default_factory=list)
     commit: str = ""
     github_environment: bool = False
+    # After each successful apply: a digest per input kind (module_tree, variables, providers,
+    # backend, versions; provisioner.terraform.fingerprint), so an unchanged spinup can skip Terraform.
+    # drifted_at: when a drift check last found resources changed outside Terraform (None: none found
+    # since the last apply).
+    inputs: dict[str, str] = field(default_factory=dict)
+    drifted_at: float | None = None
 
     @property
     def live(self) -> bool:

@@ -77,13 +77,23 @@ def _provider(file: str, body: dict) -> ProviderBlock:
 
 
 def _parse(path: Path) -> dict:
+    """python-hcl2's reading of one file, cached by content (``support.parse_cache``): a spinup
+    reads the root module several times, and lark takes ~0.1 s per file each time."""
     import hcl2
 
+    from provisioner.support import parse_cache
+
     try:
-        data: dict = hcl2.loads(path.read_text(encoding="utf-8"))
-        return data
+        text = path.read_text(encoding="utf-8")
+        key = parse_cache.key("hcl2-loads-v1", text)
+        hit = parse_cache.get(key)
+        if isinstance(hit, dict):
+            return hit
+        data: dict = hcl2.loads(text)
     except Exception as exc:  # lark raises many types; any of them means we cannot read it
         raise BadInput(f"{path}: cannot read the root module's HCL: {exc}", path=str(path)) from exc
+    parse_cache.put(key, data)
+    return data
 
 
 def _terraform_block(data: dict, path: str, out: dict[str, Any]) -> None:

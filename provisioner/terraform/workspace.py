@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,16 +80,18 @@ def _clear_copy(tree: Path) -> None:
                 os.unlink(os.path.join(dirpath, name))
 
 
-def sync_tree(settings: Settings, ws: Workspace) -> None:
-    """Copy the module tree, without what Terraform never reads (``project.copy_exclude``: folder
-    names such as ``examples``, ``tests``, ``docs``), but never a folder on the way to the root module."""
-    src = settings.module_tree.resolve()
+def copy_ignore(settings: Settings) -> Callable[[str, list[str]], set[str]]:
+    """What the per-stack copy of the module tree leaves out (``shutil.copytree``'s ``ignore``):
+    what Terraform never reads (``project.copy_exclude``: folder names such as ``examples``,
+    ``tests``, ``docs``, but never a folder on the way to the root module), the state directory, and
+    the files in ``IGNORE``. The input fingerprint walks the tree with the same rules."""
     state_dir = settings.state_dir.resolve()
     root = settings.root_module.resolve()
     excluded = set(settings.project.copy_exclude)
+    patterns = shutil.ignore_patterns(*IGNORE)
 
     def ignore(directory: str, names: list[str]) -> set[str]:
-        skipped = set(shutil.ignore_patterns(*IGNORE)(directory, names))
+        skipped = set(patterns(directory, names))
         for name in names:
             path = Path(directory, name)
             if path.resolve() == state_dir:
@@ -98,8 +100,14 @@ def sync_tree(settings: Settings, ws: Workspace) -> None:
                 skipped.add(name)
         return skipped
 
+    return ignore
+
+
+def sync_tree(settings: Settings, ws: Workspace) -> None:
+    """Copy the module tree, without what ``copy_ignore`` leaves out."""
     _clear_copy(ws.tree)
-    shutil.copytree(src, ws.tree, ignore=ignore, dirs_exist_ok=True, symlinks=False)
+    shutil.copytree(settings.module_tree.resolve(), ws.tree, ignore=copy_ignore(settings),
+                    dirs_exist_ok=True, symlinks=False)
 
 
 def provider_block(settings: Settings, default_tags: dict[str, str], endpoint: str | None,

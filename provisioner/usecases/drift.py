@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from provisioner.domain.naming import StackId
@@ -89,8 +90,18 @@ def _resource_drift(rt: Runtime, stack: StackId, record: Record,
         finally:
             plan_file.unlink(missing_ok=True)
         op.outcome.detail = f"{len(report.resources)} resources drifted"
+        _record_drift(rt, stack, bool(report.resources))
     resources: list[dict[str, Any]] = report.to_json()["resources"]
     return resources
+
+
+def _record_drift(rt: Runtime, stack: StackId, drifted: bool) -> None:
+    """Keep on the record whether resources changed outside Terraform (``drifted_at``; cleared by
+    the next apply): a drifted stack's spinup never skips Terraform (``usecases.skip``)."""
+    current = rt.registry.get(stack.slug)
+    if current is None or (current.drifted_at is not None) == drifted:
+        return
+    rt.registry.put(replace(current, drifted_at=time.time() if drifted else None), expected=current)
 
 
 def drift_stack(rt: Runtime, record: Record, reporter: Reporter, *, fix: bool = False) -> StackDrift:
@@ -105,7 +116,7 @@ def drift_stack(rt: Runtime, record: Record, reporter: Reporter, *, fix: bool = 
 
     reporter.step(f"re-applying {stack.slug} to undo the drift")
     spinup(rt, StackRequest(branch=record.branch, pr=record.pr, owner=record.owner,
-                            source=record.branch_source), reporter, health_gate=False)
+                            source=record.branch_source), reporter, health_gate=False, refresh=True)
     return StackDrift(found.slug, found.branch, found.drifted, found.config_drift, fixed=True)
 
 

@@ -185,9 +185,20 @@ def _spinup(job: _Job) -> Outcome:
     _health_status(job, record)
     body, how = _comment(job, stack, record, status=record.status, differences=result.differences,
                          cost=cost_line(job.rt.settings, result.tfvars), applied=result.applied,
-                         note=_shared_note(record, d.pr))
+                         note=" ".join(n for n in (_skip_note(result.skipped_since),
+                                                   _shared_note(record, d.pr)) if n))
     detail = "no changes" if result.no_changes else "applied"
     return Outcome(d, stack, record, detail, body, how)
+
+
+def _skip_note(since: float | None) -> str:
+    """A spinup that skipped Terraform says so (the comment's change counts are the last apply's)."""
+    if since is None:
+        return ""
+    from provisioner.usecases.skip import unchanged_note
+
+    note = unchanged_note(since)
+    return note[0].upper() + note[1:] + "."
 
 
 def _shared_note(record: Record, pr: int | None) -> str:

@@ -26,7 +26,7 @@ from provisioner.state import backend
 from provisioner.sweep import plan as sweep
 from provisioner.terraform import workspace
 from provisioner.terraform.events import ChangeCounts, ResourceEvent
-from provisioner.usecases import health
+from provisioner.usecases import health, skip
 from provisioner.usecases.data import datasets, seed_record
 from provisioner.usecases.operation import Operation, failed, operation, rescued_state, resumed, unlocked
 from provisioner.usecases.preview import check_handed, render_stack
@@ -60,20 +60,24 @@ class SpinupResult:
     tfvars: dict = field(default_factory=dict)  # the rendered staging variables (for the cost view)
     applied: tuple[tuple[str, str], ...] = ()   # (address, action) of each resource the apply changed
     seeded: SeedResult | None = None            # the data seeded after the apply (None: --no-data)
+    skipped_since: float | None = None          # Terraform skipped: inputs unchanged since this apply
 
     @property
     def no_changes(self) -> bool:
         c = self.counts
-        return c is not None and c.add == 0 and c.change == 0 and c.remove == 0
+        return self.skipped_since is not None or (c is not None and c.add == 0 and c.change == 0
+                                                  and c.remove == 0)
 
 
 def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool = False,
-           reset: bool = False, health_gate: bool = True, seed: bool = True) -> SpinupResult:
+           reset: bool = False, health_gate: bool = True, seed: bool = True,
+           refresh: bool = False) -> SpinupResult:
     """Create or update a stack (``reset``: destroy it first). Everything is checked before anything
     is written: guard, render, secrets, slug ownership, the ``[data]`` tables. After the apply the
     stack's datasets are seeded unless ``seed`` is false (what is not loaded at this version), then
     the health checks and tests run; a failing stack is kept and raises HealthFailed unless
-    ``health_gate`` is off."""
+    ``health_gate`` is off. A stack whose inputs are those of its last apply skips Terraform
+    (``usecases.skip``) unless ``refresh`` (or ``reset``)."""
     stack = resolve_stack(rt, req)
     specs = datasets(rt) if seed and rt.settings.data else None
     guard.check(rt.settings, rt.aws, backend.location(rt.settings, stack.slug).key)
@@ -88,11 +92,12 @@ def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool 
     with operation(rt, "spinup --reset" if reset else "spinup", stack, reporter) as op:
         if reset:
             teardown_held(op)
-        result = _apply(op, req, owner, rendered)
+        result = _apply(op, req, owner, rendered, refresh=refresh or reset)
         if specs is not None and result.record is not None:
             record, seeded, _ = seed_record(rt, result.record, reporter)
             result = replace(result, record=record, seeded=seeded)
-        op.outcome.detail = "no changes" if result.no_changes else json.dumps(counts_dict(result.counts))
+        op.outcome.detail = ("skipped: inputs unchanged" if result.skipped_since is not None else
+                             "no changes" if result.no_changes else json.dumps(counts_dict(result.counts)))
         applied = result.record
         assert applied is not None
         found = health.verify(rt, applied, reporter)
@@ -125,11 +130,11 @@ def _plan_only(rt: Runtime, stack: StackId, req: StackRequest, owner: str, rende
     return SpinupResult(stack, record, plan.counts, True, rendered.differences, rendered.tfvars)
 
 
-def _working_record(op: Operation, req: StackRequest, owner: str, record: Record | None) -> Record:
-    """The record that says "creating", written before anything is applied."""
+def _planned_record(op: Operation, req: StackRequest, owner: str, record: Record | None) -> Record:
+    """The record that says "creating" (written before anything is applied): expiry clocks moved,
+    PRs and owner updated. Computed only: the caller writes it."""
     rt, stack, now = op.rt, op.stack, time.time()
     fresh = record is None or not record.live
-    check_quota(rt.settings, rt.registry, stack, fresh)
     base = Record(slug=stack.slug, branch=stack.branch, created_at=now) if fresh or record is None else record
     prs = sorted({*base.using_prs(), req.pr}) if req.pr is not None else base.open_prs
     # a stack shared by PRs keeps the PR it was made for (its tags would change on every run otherwise)
@@ -138,20 +143,33 @@ def _working_record(op: Operation, req: StackRequest, owner: str, record: Record
                                 current=None if fresh else base.fixed_expiry)
     # an extend may have set the idle clock into the future: a plain spinup never moves it back
     active_at = now if fresh or base.active_at is None else max(now, base.active_at)
-    return rt.registry.put(with_expiry(rt.settings, replace(
+    return with_expiry(rt.settings, replace(
         base, pr=pr, owner=owner, branch_source=stack.source, status="creating", error="",
-        keep=False if fresh else base.keep, open_prs=prs), fixed=fixed, active_at=active_at), expected=record)
+        keep=False if fresh else base.keep, open_prs=prs), fixed=fixed, active_at=active_at)
 
 
-def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered) -> SpinupResult:
+def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered, *,
+           refresh: bool) -> SpinupResult:
     rt, stack, reporter = op.rt, op.stack, op.reporter
     record = rt.registry.get(stack.slug)  # read again under the lease
     check_owner_of_slug(record, stack)
     took_over = resumed(record, reporter)
-    working = _working_record(op, req, owner, record)
+    planned = _planned_record(op, req, owner, record)
     reporter.step(f"stack {stack.slug} for branch {stack.branch!r} ({len(rendered.differences)} "
                   "differences from production)")
-    tag_values = default_tags(stack, pr=working.pr, owner=owner, expires_at=tag_expiry(working))
+    tag_values = default_tags(stack, pr=planned.pr, owner=owner, expires_at=tag_expiry(planned))
+    inputs = skip.input_digests(rt, stack, rendered.tfvars, tag_values)
+    why = "--refresh" if refresh else skip.why_not(rt.settings, record, inputs, time.time())
+    if why is None and record is not None and record.last_applied_at is not None:
+        reporter.step(f"terraform init, plan, apply: skipped (inputs unchanged since "
+                      f"{skip.when(record.last_applied_at)})")
+        done = rt.registry.put(skip.skipped_record(record, planned), expected=record)
+        return SpinupResult(stack, done, None, False, rendered.differences, rendered.tfvars,
+                            skipped_since=record.last_applied_at)
+    if record is not None and record.live and why is not None:
+        reporter.step(f"terraform: running the plan ({why})")
+    check_quota(rt.settings, rt.registry, stack, record is None or not record.live)
+    working = rt.registry.put(planned, expected=record)
     try:  # from here on every failure leaves the record truthful (failed/interrupted, with the reason)
         ws = prepare_workspace(rt, stack, rendered.tfvars, tag_values)
         backend.put_inputs(rt.aws, backend.location(rt.settings, stack.slug),
@@ -169,8 +187,8 @@ def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered) -> 
         raise failed(rt, working, explain(rt.settings, rendered, exc)) from None
     done = rt.registry.put(replace(
         working, status="ready", outputs=outputs, digest=rendered.digest, last_applied_at=time.time(),
-        changes=counts_dict(result.counts), variable_digests=variable_digests(rendered.tfvars)),
-        expected=working)
+        changes=counts_dict(result.counts), variable_digests=variable_digests(rendered.tfvars),
+        inputs=inputs, drifted_at=None), expected=working)
     return SpinupResult(stack, done, result.counts, False, rendered.differences, rendered.tfvars,
                         applied_resources(result.events))
 

@@ -141,6 +141,17 @@ def test_seeding_twice_writes_nothing(project, moto_url, seeded):
     assert digest(contents(project, moto_url, seeded)) == before
 
 
+def test_a_skipped_spinup_seeds_nothing_when_versions_are_unchanged(project, moto_url, seeded):
+    before = digest(contents(project, moto_url, seeded))
+    out = run_cli(project, "spinup", "--branch", BRANCH)
+    assert "no infrastructure changes (inputs unchanged since " in out.stdout   # Terraform skipped
+    assert "loaded " not in out.stderr                                          # nothing reloaded
+    record = json.loads(run_cli(project, "status", "--branch", BRANCH, "--json").stdout)["record"]
+    assert {k: v["loaded_at"] for k, v in record["data"].items()} == \
+        {k: v["loaded_at"] for k, v in seeded["record"]["data"].items()}
+    assert digest(contents(project, moto_url, seeded)) == before
+
+
 def test_reset_restores_exactly_the_pristine_data(project, moto_url, seeded):
     out = _outputs(seeded)
     pristine = digest(contents(project, moto_url, seeded))

@@ -86,8 +86,9 @@ def test_a_crashed_emulator_comes_back_with_its_stacks(project):
     assert "restored the previous emulator's state: replayed" in listed.stderr
     records = json.loads(listed.stdout)["environments"]
     assert [(r["branch"], r["status"]) for r in records] == [(branch, "ready")]
-    again = json.loads(run_cli(project, "spinup", "--branch", branch, "--json").stdout)
-    assert again["no_changes"] is True, "the replayed stack differs from its state"
+    # --refresh: a full plan, so "no changes" compares the replayed resources with the state
+    again = json.loads(run_cli(project, "spinup", "--branch", branch, "--refresh", "--json").stdout)
+    assert again["no_changes"] is True and again["skipped_since"] is None, "the replayed stack differs"
     down = json.loads(run_cli(project, "teardown", "--branch", branch, "--json").stdout)
     assert down["action"] == "destroyed"
     assert len(moto_processes(state_dir)) == 1

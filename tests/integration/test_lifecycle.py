@@ -60,9 +60,12 @@ def test_two_branches_full_lifecycle(project, moto_url):
     sqs = aws_client(moto_url, "sqs").list_queues(QueueNamePrefix=alpha.slug).get("QueueUrls", [])
     assert sqs, "the queue is named after the stack"
 
-    # the record holds outputs; a second spinup updates in place with no changes
+    # the record holds outputs; a second spinup finds its inputs unchanged and skips Terraform
     again = run_cli(project, "spinup", "--branch", alpha.branch, "--pr", "41", "--owner", "alice")
-    assert "no changes" in again.stdout
+    assert "no infrastructure changes (inputs unchanged since " in again.stdout
+    planned = run_cli(project, "spinup", "--branch", alpha.branch, "--pr", "41", "--owner", "alice",
+                      "--refresh")
+    assert "no changes;" in planned.stdout
     status = json.loads(run_cli(project, "status", "--branch", alpha.branch, "--json").stdout)
     assert status["record"]["status"] == "ready" and status["record"]["outputs"]["queue_url"]
     listed = json.loads(run_cli(project, "list", "--json").stdout)["environments"]

@@ -94,7 +94,9 @@ def test_pr_preview_opened_synchronized_kept_closed(project, gh, tmp_path):
     synced = pr_event(project, gh, tmp_path, load("pull_request.synchronize"))
     assert f"stack {slug}: no changes" in synced.stdout
     [again] = gh.comments_on(REPO, 7)
-    assert again["id"] == comment["id"] and "no changes" in again["body"]
+    # Terraform was skipped (inputs unchanged): the comment says so, beside the last apply's counts
+    assert again["id"] == comment["id"]
+    assert "No infrastructure changes" in again["body"] and "inputs unchanged since" in again["body"]
     assert len(gh.calls("PATCH", f"/comments/{comment['id']}")) == 1
     assert len(deployments(gh, slug)) == 2
 

@@ -185,6 +185,8 @@ def test_team_repo_lifecycle(team, moto_url, terraform_binary):
     assert "not used on the local target" in first.stderr
     again = json.loads(run_cli(cfg, "spinup", "--branch", alpha.branch, "--owner", "alice", "--json").stdout)
     assert again["no_changes"], again["changes"]
+    assert again["skipped_since"] == json.loads(first.stdout)["record"]["last_applied_at"], \
+        "an unchanged re-spinup of the team's stack ran Terraform"
     # a second stack inits against the warm plugin cache: the Mac lock file would fail here
     second = run_cli(cfg, "spinup", "--branch", beta.branch, "--owner", "bob", "--json")
     assert json.loads(second.stdout)["record"]["status"] == "ready"

@@ -27,23 +27,26 @@ from provisioner.cli.output import counts, echo_json, err
 @click.option("--no-health-gate", "no_gate", is_flag=True,
               help="exit 0 even when the health checks or tests fail (the stack is kept either way)")
 @click.option("--no-data", "no_data", is_flag=True, help="do not seed the stack's datasets after the apply")
+@click.option("--refresh", is_flag=True, help="run the full Terraform plan even when the inputs are those of "
+              "the last apply (which is skipped for stacks.refresh_after; default: skip when unchanged)")
 @dry_run_option
 @json_option
 @pass_ctx
 def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl: str | None,
-           reset: bool, no_gate: bool, no_data: bool, dry_run: bool, as_json: bool) -> None:
+           reset: bool, no_gate: bool, no_data: bool, refresh: bool, dry_run: bool, as_json: bool) -> None:
     """Create or update the staging stack of a branch (idempotent)."""
     from provisioner.usecases.expiryview import capped_note, expires_text
+    from provisioner.usecases.skip import unchanged_note
     from provisioner.usecases.spinup import spinup as run
 
     req = stack_request(branch, pr, owner, ttl)
     with reporter() as progress:
         result = run(ctx.runtime(), req, progress, dry_run=dry_run, reset=reset, health_gate=not no_gate,
-                     seed=not no_data)
+                     seed=not no_data, refresh=refresh)
     rec = result.record
     if as_json:
         echo_json({"stack": result.stack.slug, "branch": result.stack.branch, "dry_run": result.dry_run,
-                   "no_changes": result.no_changes,
+                   "no_changes": result.no_changes, "skipped_since": result.skipped_since,
                    "changes": None if result.counts is None else result.counts.to_json(),
                    "record": rec.to_json() if rec and not dry_run else None,
                    "data": rec.datasets if rec and not dry_run else []})
@@ -51,7 +54,8 @@ def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl:
     if dry_run or rec is None:
         click.echo(f"dry run for {result.stack.slug}: {counts(result.counts)}; nothing was applied")
         return
-    headline = "no changes" if result.no_changes else counts(result.counts)
+    headline = (unchanged_note(result.skipped_since) if result.skipped_since is not None else
+                "no changes" if result.no_changes else counts(result.counts))
     click.echo(f"stack {rec.slug} is {rec.status}: {headline}; health {rec.health_status}"
                + ("" if rec.tests is None else f", tests {rec.tests_status}"))
     for name, value in sorted(rec.outputs.items()):
