@@ -22,6 +22,7 @@ from provisioner.config import Settings
 from provisioner.domain.record import Record
 from provisioner.errors import ProvisionerError
 from provisioner.state import backend
+from provisioner.state.registry import Listing
 from provisioner.usecases.data import refresh_item as data_refresh_item
 from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import expiry_reason
@@ -95,9 +96,11 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
                  state_slugs: set[str] | None = None) -> Plan:
     """What the nightly job would do, and why. Reads the registry and the state bucket; writes nothing."""
     now = now if now is not None else time.time()
-    listing = rt.registry.all(without=("outputs",)) if records is None else None
+    listing = _live_records(rt) if records is None else None
     records = records if records is not None else list(listing or [])
     states = state_slugs if state_slugs is not None else backend.state_slugs(rt.aws, rt.settings)
+    if listing is not None:
+        records = records + _unindexed(rt, states - {r.slug for r in records}, listing)
     items: list[Item] = []
     live = {r.slug for r in records if r.live}
     for rec in (r for r in records if r.live):
@@ -116,6 +119,23 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
     warnings = (() if pr_state else ("PR state not checked: no GitHub token configured",)) \
         + (listing.warnings if listing is not None else ())
     return Plan(tuple(items), warnings)
+
+
+def _live_records(rt: Runtime) -> Listing:
+    """The live records without their outputs, from the registry's index of live records."""
+    return rt.registry.live(without=("outputs",))
+
+
+def _unindexed(rt: Runtime, stateful: set[str], listing: Listing) -> list[Record]:
+    """Live records of stacks that have a state but were not in the index read (written a moment
+    ago: the index is eventually consistent; or by a version before the index), read consistently
+    one by one: a "state without record" teardown must never hit a stack whose record exists.
+    Each one found adds a warning to ``listing``."""
+    found = [rec for slug in sorted(stateful) if (rec := rt.registry.get(slug)) is not None and rec.live]
+    listing.warnings = (*listing.warnings, *(
+        f"registry record {r.slug} is live but was not in the index of live records (just written, or "
+        "by an older version: `provisioner bootstrap` indexes it)" for r in found))
+    return found
 
 
 @dataclass(frozen=True)
@@ -192,10 +212,13 @@ def prune_local(rt: Runtime) -> list[str]:
     from provisioner.terraform import workspace
     from provisioner.usecases.restart import local_stacks
 
-    listing = rt.registry.all(without=("outputs",))
+    listing = _live_records(rt)
     keep = {r.slug for r in listing if r.live}
     unreadable = " ".join(listing.warnings)
-    gone = [slug for slug in local_stacks(rt.settings) if slug not in keep and f"'{slug}'" not in unreadable]
+    candidates = [slug for slug in local_stacks(rt.settings)
+                  if slug not in keep and f"'{slug}'" not in unreadable]
+    keep |= {r.slug for r in _unindexed(rt, set(candidates), listing)}   # consistent reads, one each
+    gone = [slug for slug in candidates if slug not in keep]
     for slug in gone:
         workspace.remove(rt.settings, slug)
     return gone

@@ -48,7 +48,7 @@ def board(ctx: Ctx, host: str, port: int, export: str | None, as_json: bool) -> 
     rt = ctx.runtime(read_only=True)
 
     def load_rows() -> list[dict]:
-        listing = rt.registry.all()
+        listing = rt.registry.live()
         for warning in listing.warnings:
             err(f"warning: {warning}")
         return b.environments(listing, lambda rec: details(rt.settings, rec))
