@@ -193,7 +193,8 @@ def planning(root: Path, url: str, n: int, runs: int) -> dict[str, Any]:
     )
     reasons: dict[str, int] = {}
     for item in plan.items:
-        key = item.reason.split(":")[0] if not item.reason.startswith("PR #") else "PR closed/merged"
+        key = ("PR closed/merged" if item.reason.startswith("PR #") else
+               "failed long ago" if item.reason.startswith("failed ") else item.reason.split(":")[0])
         reasons[key] = reasons.get(key, 0) + 1
     out["logic"] = {"records": len(live), "seconds": logic_s, "items": len(plan.items), "reasons": reasons}
     return out

@@ -23,7 +23,7 @@ from provisioner.domain.record import Record
 from provisioner.errors import ProvisionerError
 from provisioner.state import backend
 from provisioner.state.registry import Listing
-from provisioner.usecases.data import refresh_item as data_refresh_item
+from provisioner.usecases.data import refresh_checker as data_refresh_checker
 from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import expiry_reason
 
@@ -102,6 +102,7 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
     if listing is not None:
         records = records + _unindexed(rt, states - {r.slug for r in records}, listing)
     items: list[Item] = []
+    refresh_item = data_refresh_checker(rt)   # datasets parsed, exports read: once per plan
     live = {r.slug for r in records if r.live}
     for rec in (r for r in records if r.live):
         if rec.busy and now - rec.updated_at < rt.settings.stacks.lease_ttl_seconds:
@@ -112,7 +113,7 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
         elif current_digest and rec.digest and rec.digest != current_digest and rec.status == "ready":
             items.append(Item(rec.slug, rec.branch, REPORT, "config drift: baseline or overrides changed "
                                                             "since the last apply"))
-        if not decided and rec.status == "ready" and (refresh := data_refresh_item(rt, rec)):
+        if not decided and rec.status == "ready" and (refresh := refresh_item(rec)):
             items.append(Item(rec.slug, rec.branch, *refresh))
     for slug in sorted(states - live):
         items.append(Item(slug, "(no record)", TEARDOWN, "state without record"))

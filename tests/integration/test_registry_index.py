@@ -29,8 +29,9 @@ def _table(request, suffix: str = "") -> str:
 def indexed(moto_url, request):
     aws = Aws(region="us-east-1", endpoint=moto_url)
     table = _table(request)
-    assert ensure_table(aws.client("dynamodb"), table, "slug", index=LIVE_INDEX,
-                        index_attribute=LIVE_ATTRIBUTE)
+    assert ensure_table(
+        aws.client("dynamodb"), table, "slug", index=LIVE_INDEX, index_attribute=LIVE_ATTRIBUTE
+    )
     return Registry(aws, table)
 
 
@@ -44,9 +45,19 @@ def old_table(moto_url, request):
 
 
 def _fill(registry: Registry, n: int = 60) -> list[Record]:
-    recs = [registry.put(Record(slug=f"s{i:03d}-0000000", branch=f"b/{i}", status=STATUSES[i % len(STATUSES)],
-                                created_at=float(n - i), outputs={"url": f"http://{i}"}), expected=None)
-            for i in range(n)]
+    recs = [
+        registry.put(
+            Record(
+                slug=f"s{i:03d}-0000000",
+                branch=f"b/{i}",
+                status=STATUSES[i % len(STATUSES)],
+                created_at=float(n - i),
+                outputs={"url": f"http://{i}"},
+            ),
+            expected=None,
+        )
+        for i in range(n)
+    ]
     return recs
 
 
@@ -59,7 +70,7 @@ def test_the_index_query_returns_exactly_the_live_records_the_scan_does(indexed)
     live = indexed.live()
     assert live == _by_scan(indexed) and not live.warnings
     assert {r.slug for r in live} == {r.slug for r in recs if r.status != "destroyed"}
-    assert [r.created_at for r in live] == sorted(r.created_at for r in live)   # oldest first, as all()
+    assert [r.created_at for r in live] == sorted(r.created_at for r in live)  # oldest first, as all()
     slim = indexed.live(without=("outputs",))
     assert slim == _by_scan(indexed, without=("outputs",)) and all(r.outputs == {} for r in slim)
     assert indexed.index_status() == "ACTIVE"
@@ -94,23 +105,30 @@ def test_bootstrap_adds_the_index_and_indexes_records_an_older_version_wrote(old
     ddb = aws_client(moto_url, "dynamodb")
     # what an older version wrote: the same items without the `live` attribute
     for rec in recs[:10]:
-        ddb.update_item(TableName=old_table.table, Key={"slug": {"S": rec.slug}},
-                        UpdateExpression="REMOVE #l", ExpressionAttributeNames={"#l": LIVE})
-    ddb.put_item(TableName=old_table.table, Item={"slug": {"S": "junk"}, "version": {"N": "1"},
-                                                  "record": {"S": "{oops"}})
+        ddb.update_item(
+            TableName=old_table.table,
+            Key={"slug": {"S": rec.slug}},
+            UpdateExpression="REMOVE #l",
+            ExpressionAttributeNames={"#l": LIVE},
+        )
+    ddb.put_item(
+        TableName=old_table.table,
+        Item={"slug": {"S": "junk"}, "version": {"N": "1"}, "record": {"S": "{oops"}},
+    )
     before = _by_scan(old_table)
     done = liveindex.ensure_live_index(old_table._ddb, old_table.table)
     older_live = sum(1 for r in recs[:10] if r.status != "destroyed")
-    assert done == [f"added the index 'live' of live records to table {old_table.table}",
-                    f"indexed {older_live} live records of table {old_table.table} written by an older "
-                    "version"]
+    assert done == [
+        f"added the index 'live' of live records to table {old_table.table}",
+        f"indexed {older_live} live records of table {old_table.table} written by an older version",
+    ]
     live = old_table.live()
     assert live == before == _by_scan(old_table)
     assert not [w for w in live.warnings if "no usable index" in w]
     # a destroyed record stays out; an unreadable item is left alone (reads warn about it by its slug)
     junk = ddb.get_item(TableName=old_table.table, Key={"slug": {"S": "junk"}})["Item"]
     assert LIVE not in junk
-    assert liveindex.ensure_live_index(old_table._ddb, old_table.table) == []   # idempotent
+    assert liveindex.ensure_live_index(old_table._ddb, old_table.table) == []  # idempotent
 
 
 def test_the_upgrade_leaves_a_record_destroyed_by_an_older_version_out(old_table, moto_url):
@@ -119,19 +137,26 @@ def test_the_upgrade_leaves_a_record_destroyed_by_an_older_version_out(old_table
     item = ddb.get_item(TableName=old_table.table, Key={"slug": {"S": rec.slug}})["Item"]
     stale = {**item, "version": {"N": "0"}}
     stale.pop(LIVE)
-    ddb.put_item(TableName=old_table.table, Item=stale)   # an older version wrote it live ...
-    ddb.update_table(TableName=old_table.table, AttributeDefinitions=[LIVE_ATTRIBUTE],
-                     GlobalSecondaryIndexUpdates=[{"Create": LIVE_INDEX}])
-    moved = {**item, "version": {"N": "5"}, "record": {"S": json.dumps({**json.loads(item["record"]["S"]),
-                                                                       "status": "destroyed"})}}
+    ddb.put_item(TableName=old_table.table, Item=stale)  # an older version wrote it live ...
+    ddb.update_table(
+        TableName=old_table.table,
+        AttributeDefinitions=[LIVE_ATTRIBUTE],
+        GlobalSecondaryIndexUpdates=[{"Create": LIVE_INDEX}],
+    )
+    moved = {
+        **item,
+        "version": {"N": "5"},
+        "record": {"S": json.dumps({**json.loads(item["record"]["S"]), "status": "destroyed"})},
+    }
     moved.pop(LIVE)
-    ddb.put_item(TableName=old_table.table, Item=moved)    # ... and then destroyed it
+    ddb.put_item(TableName=old_table.table, Item=moved)  # ... and then destroyed it
     assert liveindex.index_unmarked(ddb, old_table.table) == 0
     assert old_table.live() == []
 
 
 def test_cleanup_never_plans_a_state_without_record_for_a_live_record_the_index_misses(
-        tmp_path, moto_url, provider_mirror):
+    tmp_path, moto_url, provider_mirror
+):
     """A stack whose record is live but not in the index (written by an older version) has a state:
     the plan reads its record consistently and plans it as any other (here: expired), with a warning;
     a state whose record is really gone is still "state without record"."""
@@ -142,13 +167,26 @@ def test_cleanup_never_plans_a_state_without_record_for_a_live_record_the_index_
     from provisioner.usecases import cleanup, runtime
 
     cfg = write_project(tmp_path / "unindexed", moto_url, provider_mirror)
-    rt = runtime.open_runtime(config.load(str(cfg)), start_emulator=False)   # bootstraps: table with index
+    rt = runtime.open_runtime(config.load(str(cfg)), start_emulator=False)  # bootstraps: table with index
     assert rt.registry.index_status() == "ACTIVE"
     ddb, s3 = aws_client(moto_url, "dynamodb"), aws_client(moto_url, "s3")
-    old = rt.registry.put(Record(slug="old-1111111", branch="old", status="ready", created_at=1.0,
-                                 fixed_expires_at=2.0, active_at=1.0), expected=None)
-    ddb.update_item(TableName=rt.registry.table, Key={"slug": {"S": old.slug}},
-                    UpdateExpression="REMOVE #l", ExpressionAttributeNames={"#l": LIVE})
+    old = rt.registry.put(
+        Record(
+            slug="old-1111111",
+            branch="old",
+            status="ready",
+            created_at=1.0,
+            fixed_expires_at=2.0,
+            active_at=1.0,
+        ),
+        expected=None,
+    )
+    ddb.update_item(
+        TableName=rt.registry.table,
+        Key={"slug": {"S": old.slug}},
+        UpdateExpression="REMOVE #l",
+        ExpressionAttributeNames={"#l": LIVE},
+    )
     for slug in (old.slug, "gone-2222222"):
         loc = backend.location(rt.settings, slug)
         s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=b"{}")

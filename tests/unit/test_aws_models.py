@@ -20,8 +20,11 @@ PACKAGE = Path(__file__).resolve().parents[2] / "provisioner"
 
 
 def test_every_client_the_package_asks_for_is_a_known_service():
-    asked = {m.group(1) for p in PACKAGE.rglob("*.py")
-             for m in re.finditer(r"""\bclient\(\s*["']([a-z0-9-]+)["']""", p.read_text())}
+    asked = {
+        m.group(1)
+        for p in PACKAGE.rglob("*.py")
+        for m in re.finditer(r"""\bclient\(\s*["']([a-z0-9-]+)["']""", p.read_text())
+    }
     assert asked, "found no client(...) calls: the pattern is wrong"
     assert asked <= set(models.CLIENT_SERVICES), sorted(asked - set(models.CLIENT_SERVICES))
 
@@ -35,7 +38,7 @@ def test_each_known_service_builds_a_client_with_its_paginators_and_waiters(serv
     # the same model botocore's own loader reads (msgspec decodes it; json would give the same)
     assert client.meta.service_model.operation_names
     names = [xform_name(op) for op in client.meta.service_model.operation_names]
-    assert any(client.can_paginate(n) for n in names) or service == "sts"   # paginators-1 loaded
+    assert any(client.can_paginate(n) for n in names) or service == "sts"  # paginators-1 loaded
 
 
 def test_dynamodb_waiter_and_paginator_come_from_the_loader():
@@ -50,9 +53,11 @@ def test_an_unknown_service_is_botocores_error_naming_the_known_ones():
 
 
 def test_a_client_loads_botocore_without_boto3():
-    code = ("import sys; from provisioner.aws.clients import Aws; "
-            "Aws(region='eu-west-1', endpoint='http://127.0.0.1:9').client('dynamodb'); "
-            "print('boto3' in sys.modules, 'botocore' in sys.modules)")
+    code = (
+        "import sys; from provisioner.aws.clients import Aws; "
+        "Aws(region='eu-west-1', endpoint='http://127.0.0.1:9').client('dynamodb'); "
+        "print('boto3' in sys.modules, 'botocore' in sys.modules)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True"]
@@ -70,8 +75,16 @@ def test_the_loader_reads_aws_data_path_too(tmp_path):
     assert models.loader(None).search_paths == models.ToolLoader().search_paths
 
 
-@pytest.mark.parametrize("name", ["endpoints", "partitions", "dynamodb/2012-08-10/service-2",
-                                  "s3/2006-03-01/endpoint-rule-set-1", "sdk-default-configuration"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "endpoints",
+        "partitions",
+        "dynamodb/2012-08-10/service-2",
+        "s3/2006-03-01/endpoint-rule-set-1",
+        "sdk-default-configuration",
+    ],
+)
 def test_msgspec_decodes_botocores_files_as_json_does(name):
     import botocore
     from botocore.loaders import JSONFileLoader

@@ -19,8 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 def test_details_of_many_equal_details_one_by_one(tmp_path):
     cfg = write_project(tmp_path / "board", "http://127.0.0.1:9", REPO / ".provisioner" / "provider-mirror")
     settings = config.load(str(cfg))
-    records = [Record(slug=f"s{i}", branch=f"feature/{name}-{i}", pr=i or None, owner=f"owner{i % 3}")
-               for i, name in enumerate(["login", "Billing_v2", "ünïcode", "a" * 80, "x/y/z", "login"])]
+    records = [
+        Record(slug=f"s{i}", branch=f"feature/{name}-{i}", pr=i or None, owner=f"owner{i % 3}")
+        for i, name in enumerate(["login", "Billing_v2", "ünïcode", "a" * 80, "x/y/z", "login"])
+    ]
     many = preview.details_of_many(settings)
     for rec in records:
         got = many(rec)
@@ -37,6 +39,6 @@ def test_a_project_that_cannot_be_read_is_each_rows_error(tmp_path):
     bad.write_text("this is = = not hcl")
     text = cfg.read_text()
     start = text.index("baseline = ")
-    cfg.write_text(text[:start] + f'baseline = "{bad}"' + text[text.index("\n", start):])
+    cfg.write_text(text[:start] + f'baseline = "{bad}"' + text[text.index("\n", start) :])
     row = preview.details_of_many(config.load(str(cfg)))(Record(slug="s", branch="b"))
     assert row["cost"] is None and row["differences"] == [] and "bad.tfvars" in row["differences_error"]
