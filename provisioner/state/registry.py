@@ -74,8 +74,28 @@ class BadItem(AwsError):
     """A registry item this version cannot read: names the slug and what is wrong."""
 
 
+_DECODERS: dict[str, Any] = {}
+
+
+def _decoded(item: dict[str, Any]) -> Record | None:
+    """The record of a well-formed item in one msgspec pass (fields a newer version added are
+    ignored); None when anything is off, for ``_problem`` to say what. A plan over 10,000 records
+    spent more of its own time in ``json.loads`` than in anything else."""
+    if not _DECODERS:
+        _DECODERS.update(record=msgspec.json.Decoder(Record), bulky=msgspec.json.Decoder(dict[str, Any]))
+    try:
+        rec: Record = _DECODERS["record"].decode(item["record"]["S"])
+        bulky = {name: _DECODERS["bulky"].decode(item[name]["S"]) for name in BULKY if name in item}
+    except (msgspec.DecodeError, KeyError, TypeError):   # ValidationError is a DecodeError
+        return None
+    return replace(rec, **bulky) if bulky else rec
+
+
 def _problem(item: dict[str, Any]) -> str | Record:
     """The record in ``item``, or what is wrong with it."""
+    fast = _decoded(item)
+    if fast is not None:
+        return fast
     doc = item.get("record")
     if not isinstance(doc, dict) or not isinstance(doc.get("S"), str):
         return "no `record` string attribute"
