@@ -343,7 +343,10 @@ def main() -> None:
             emulator.stop(root / "emu")
     text = table(results, args.runs)
     print(text)
-    flags = " ".join(sys.argv[1:])
+    flags = " ".join(
+        f"--runs {args.runs} --records {args.records} --listed {args.listed} "
+        f"--list-runs {args.list_runs}".split()
+    )
     write_section(
         "bench_scale",
         f"## Start-up and scale (bench/bench_scale.py{' ' + flags if flags else ''})\n\n"

@@ -19,13 +19,14 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from provisioner.config import Settings
+from provisioner.domain import expiry
 from provisioner.domain.record import Record
 from provisioner.errors import ProvisionerError
 from provisioner.state import backend
 from provisioner.state.registry import Listing
 from provisioner.usecases.data import refresh_checker as data_refresh_checker
 from provisioner.usecases.runtime import Runtime
-from provisioner.usecases.stacks import expiry_reason
+from provisioner.usecases.stacks import expiry_policy
 
 TEARDOWN, REPORT, REFRESH = "teardown", "report", "refresh-data"
 PrState = Callable[[int], str]   # PR number -> "open" | "closed" | "merged" | "gone"
@@ -72,13 +73,28 @@ def _pr_reason(rec: Record, pr_state: PrState | None) -> str | None:
     return ", ".join(f"PR #{pr} {state}" for pr, state in states.items())
 
 
+@dataclass(frozen=True)
+class _Clocks:
+    """The settings' durations, parsed once per plan (not once per record: 10,000 records parsed
+    40,000 duration strings, half of the planning logic's time)."""
+
+    policy: expiry.Policy
+    failed_after: float
+    lease_ttl: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> _Clocks:
+        return cls(expiry_policy(settings), settings.cleanup.failed_after_seconds,
+                   settings.stacks.lease_ttl_seconds)
+
+
 def _record_reason(rt: Runtime, rec: Record, now: float, states: set[str],
-                   pr_state: PrState | None) -> tuple[str, str] | None:
+                   pr_state: PrState | None, clocks: _Clocks | None = None) -> tuple[str, str] | None:
     """(action, reason) for one live record, or None when it stays as it is."""
-    failed_after = rt.settings.cleanup.failed_after_seconds
-    if rec.status == "failed" and now - rec.updated_at >= failed_after:
+    clocks = clocks or _Clocks.of(rt.settings)
+    if rec.status == "failed" and now - rec.updated_at >= clocks.failed_after:
         return TEARDOWN, f"failed {int((now - rec.updated_at) // 3600)}h ago: {rec.error[:80]}"
-    why = expiry_reason(rt.settings, rec, now)
+    why = expiry.reason(rec.fixed_expiry, rec.active_at, rec.created_at, rec.keep, now, clocks.policy)
     if why == "expired":
         return TEARDOWN, "expired"
     if why == "idle":
@@ -104,10 +120,11 @@ def plan_cleanup(rt: Runtime, *, now: float | None = None, pr_state: PrState | N
     items: list[Item] = []
     refresh_item = data_refresh_checker(rt)   # datasets parsed, exports read: once per plan
     live = {r.slug for r in records if r.live}
+    clocks = _Clocks.of(rt.settings)
     for rec in (r for r in records if r.live):
-        if rec.busy and now - rec.updated_at < rt.settings.stacks.lease_ttl_seconds:
+        if rec.busy and now - rec.updated_at < clocks.lease_ttl:
             continue  # another run is at work on it right now
-        decided = _record_reason(rt, rec, now, states, pr_state)
+        decided = _record_reason(rt, rec, now, states, pr_state, clocks)
         if decided:
             items.append(Item(rec.slug, rec.branch, *decided))
         elif current_digest and rec.digest and rec.digest != current_digest and rec.status == "ready":
