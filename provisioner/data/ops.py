@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from ..errors import ProvisionerError
 from ._aws import Aws
 from .anonymise import survey
 from .keyed import Keyed, seed_for
@@ -205,15 +206,29 @@ def _load(run: Run, spec: DatasetSpec, store: Any, spool: Spooled) -> DatasetVer
                           load_seconds=round(time.time() - started, 3))
 
 
-def source_changed(spec: DatasetSpec, version: DatasetVersion, aws: Aws | None) -> bool:
+def source_changed(spec: DatasetSpec, version: DatasetVersion, aws: Aws | None,
+                   seen: dict[str, Any] | None = None) -> bool:
     """Whether an anonymised dataset's export changed since `version` was loaded (a local file's
-    sha256, an S3 object's ETag). Synthetic data has no outside source: never."""
+    sha256, an S3 object's ETag). Synthetic data has no outside source: never. ``seen`` keeps each
+    export's digest (or the error reading it) for the next call: one night's plan reads every
+    export once, not once per stack."""
     if spec.source == "synthetic":
         return False
-    return source_digest(spec, aws) != version.source_digest
+    if seen is None:
+        return source_digest(spec, aws) != version.source_digest
+    if spec.name not in seen:
+        try:
+            seen[spec.name] = source_digest(spec, aws)
+        except ProvisionerError as exc:
+            seen[spec.name] = exc
+    found = seen[spec.name]
+    if isinstance(found, ProvisionerError):
+        raise found
+    return bool(found != version.source_digest)
 
 
-def due_for_refresh(specs: Datasets, versions: Mapping[str, DatasetVersion], aws: Aws | None) -> list[str]:
+def due_for_refresh(specs: Datasets, versions: Mapping[str, DatasetVersion], aws: Aws | None,
+                    seen: dict[str, Any] | None = None) -> list[str]:
     """Datasets with `refresh = "nightly"` whose export changed: the nightly job seeds these."""
     return [s.name for s in specs.specs if s.refresh == "nightly" and s.name in versions
-            and source_changed(s, versions[s.name], aws)]
+            and source_changed(s, versions[s.name], aws, seen)]

@@ -85,16 +85,20 @@ def _ensure_bucket(s3: Any, bucket: str, region: str) -> list[str]:
     return done
 
 
-def ensure_table(ddb: Any, name: str, key: str) -> bool:
-    """Create a pay-per-request table keyed by ``key`` if missing; True when created."""
+def ensure_table(ddb: Any, name: str, key: str, *, index: dict[str, Any] | None = None,
+                 index_attribute: dict[str, str] | None = None) -> bool:
+    """Create a pay-per-request table keyed by ``key`` if missing, with the global secondary
+    ``index`` (keyed by ``index_attribute``) if given; True when created."""
     if call(f"reach DynamoDB table {name}", lambda: ddb.describe_table(TableName=name),
             none_on=("ResourceNotFoundException",), table=name) is not None:
         return False
+    extra: dict[str, Any] = {"GlobalSecondaryIndexes": [index]} if index else {}
     # ResourceInUseException: a concurrent run created it first
     created = call(f"create DynamoDB table {name}", lambda: ddb.create_table(
         TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}]),
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"},
+                              *([index_attribute] if index_attribute else [])],
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}], **extra),
         none_on=("ResourceInUseException",), table=name) is not None
     ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     return created
@@ -104,12 +108,19 @@ def bootstrap(settings: Settings, aws: Aws) -> list[str]:
     """Create the state bucket, lock table and the registry, lease and audit tables where missing.
 
     Idempotent."""
+    from provisioner.state.liveindex import ensure_live_index
+    from provisioner.state.registry import LIVE_ATTRIBUTE, LIVE_INDEX
+
     done = _ensure_bucket(aws.client("s3"), settings.backend.bucket, settings.target.region)
     ddb = aws.client("dynamodb")
     if settings.backend.locking == "dynamodb" and ensure_table(ddb, settings.backend.lock_table, "LockID"):
         done.append(f"created lock table {settings.backend.lock_table}")
     r = settings.registry
-    for table, key in ((r.table, "slug"), (r.lease_table, "slug"), (r.audit_table, "id")):
+    if ensure_table(ddb, r.table, "slug", index=LIVE_INDEX, index_attribute=LIVE_ATTRIBUTE):
+        done.append(f"created table {r.table}")
+    else:   # a table made before the index of live records: add it (state.liveindex)
+        done.extend(ensure_live_index(ddb, r.table))
+    for table, key in ((r.lease_table, "slug"), (r.audit_table, "id")):
         if ensure_table(ddb, table, key):
             done.append(f"created table {table}")
     return done

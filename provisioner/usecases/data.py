@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import secrets as token_source
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -155,11 +156,32 @@ def refresh_item(rt: Runtime, record: Record) -> tuple[str, str] | None:
     """The nightly cleanup's (action, reason) for a ready stack's data: ``refresh-data`` when a
     nightly dataset's source changed, ``report`` when that cannot be told (one stack's unreadable
     export must not stop the night's plan), None when nothing is due."""
-    try:
-        names = due(rt, record)
-    except ProvisionerError as exc:
-        return "report", f"data refresh not checked: {str(exc)[:120]}"
-    return ("refresh-data", "data source changed: " + ", ".join(names)) if names else None
+    return refresh_checker(rt)(record)
+
+
+def refresh_checker(rt: Runtime) -> Callable[[Record], tuple[str, str] | None]:
+    """``refresh_item`` for every record of one night's plan: the ``[data]`` tables parsed once and
+    each export's digest read once (a local file hashed, an S3 object HEADed), not once per stack."""
+    specs: list[data.Datasets | ProvisionerError] = []
+    seen: dict[str, Any] = {}
+
+    def check(record: Record) -> tuple[str, str] | None:
+        if not rt.settings.data or not record.data:
+            return None
+        try:
+            if not specs:
+                try:
+                    specs.append(datasets(rt))
+                except ProvisionerError as exc:
+                    specs.append(exc)
+            if isinstance(specs[0], ProvisionerError):
+                raise specs[0]
+            names = data.due_for_refresh(specs[0], data.from_record(record.data), rt.aws, seen)
+        except ProvisionerError as exc:
+            return "report", f"data refresh not checked: {str(exc)[:120]}"
+        return ("refresh-data", "data source changed: " + ", ".join(names)) if names else None
+
+    return check
 
 
 def refresh(rt: Runtime, slug: str, reporter: Reporter) -> tuple[str, ...]:

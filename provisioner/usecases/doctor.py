@@ -173,7 +173,12 @@ def check_table(ctx: dict[str, Any]) -> str:
         code = error_code(exc) or _short(exc)
         raise CheckFailed(f"registry table {table} is not reachable ({code})",
                           "create it with `provisioner bootstrap`, or fix registry.table") from exc
-    return f"{table} {desc.get('TableStatus', '').lower() or 'reachable'}"
+    from provisioner.state.liveindex import has_index
+
+    index = "with its index of live records" if has_index(desc) else (
+        "without an index of live records (made by an older version: cleanup, list and the board read "
+        "the whole table; `provisioner bootstrap` adds it)")
+    return f"{table} {desc.get('TableStatus', '').lower() or 'reachable'}, {index}"
 
 
 CHECKS: tuple[Check, ...] = (

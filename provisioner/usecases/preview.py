@@ -4,7 +4,8 @@ production, the inputs digest and the cost view. Reads files only: no AWS, no em
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +21,44 @@ from provisioner.render.modulevars import module_variables
 from provisioner.render.overrides import load_overrides
 from provisioner.render.varfiles import layered, variable_files
 from provisioner.terraform.providers import check_user_tags
-from provisioner.terraform.rootmodule import read_root_module
+from provisioner.terraform.rootmodule import RootModule, read_root_module
 from provisioner.usecases.stacks import StackRequest, default_owner, stack_of
 
 
-def render_stack(settings: Settings, stack: StackId, pr: int | None, owner: str) -> Rendered:
-    """Baseline + overrides -> Rendered, for this stack."""
+@dataclass(frozen=True)
+class StackInputs:
+    """What every stack's render reads from the project's files, the same for all its stacks: read
+    once for many renders (the board renders every live stack; the root module's HCL alone is most
+    of a render)."""
+
+    root: RootModule
+    overrides: Any
+    module_vars: Any
+    files: Any
+    baseline: Any
+    origins: Any
+    production: Any   # the baseline file alone (the cost view compares with it)
+
+
+def read_inputs(settings: Settings) -> StackInputs:
     s = settings
     root = read_root_module(s.root_module)
     check_user_tags(root)
     overrides = load_overrides(str(s.path(s.project.overrides)))
     module_vars = module_variables(str(s.root_module))
     files = variable_files(s.root_module, s.path(s.project.baseline))
-    baseline, origins = layered(load_baseline(str(s.path(s.project.baseline))), files, module_vars)
+    production = load_baseline(str(s.path(s.project.baseline)))
+    baseline, origins = layered(production, files, module_vars)
+    return StackInputs(root, overrides, module_vars, files, baseline, origins, production)
+
+
+def render_stack(settings: Settings, stack: StackId, pr: int | None, owner: str,
+                 inputs: StackInputs | None = None) -> Rendered:
+    """Baseline + overrides -> Rendered, for this stack (from ``inputs`` if given, else read now)."""
+    s = settings
+    i = inputs or read_inputs(settings)
+    root, overrides, module_vars, files, baseline, origins = (i.root, i.overrides, i.module_vars, i.files,
+                                                              i.baseline, i.origins)
     ctx = RenderContext(stack=stack, pr=pr, owner=owner)
     injected = {s.project.name_variable: (stack.slug, "stack name derived from the branch")}
     guards = Guards(identifiers=s.production.forbidden, secrets=s.secrets, source=s.source)
@@ -94,12 +120,25 @@ def cost_of(settings: Settings, branch: str, rec: Record | None) -> cost.CostVie
     return cost.for_rendered(settings, preview(settings, req)[1])
 
 
-def details(settings: Settings, rec: Record) -> dict[str, Any]:
+def details(settings: Settings, rec: Record, inputs: StackInputs | None = None) -> dict[str, Any]:
     """Differences from production and the cost view of one environment (the status board)."""
     req = StackRequest(branch=rec.branch, pr=rec.pr, owner=rec.owner or None)
     try:
-        _stack, rendered = preview(settings, req)
+        stack = stack_of(settings, req)
+        rendered = render_stack(settings, stack, req.pr, req.owner or default_owner(), inputs)
     except ProvisionerError as exc:
         return {"differences": [], "differences_error": str(exc)[:500], "cost": None}
-    return {"differences": [d.to_json() for d in rendered.differences],
-            "cost": cost.for_rendered(settings, rendered).to_json()}
+    view = cost.cost_view(inputs.production.values, rendered.tfvars, settings.cost.prices) if inputs \
+        else cost.for_rendered(settings, rendered)
+    return {"differences": [d.to_json() for d in rendered.differences], "cost": view.to_json()}
+
+
+def details_of_many(settings: Settings) -> Callable[[Record], dict[str, Any]]:
+    """``details`` for many records, the project's files read once (now): a board of 1,000 stacks
+    read and parsed them 1,000 times."""
+    try:
+        inputs = read_inputs(settings)
+    except ProvisionerError as exc:
+        problem = str(exc)[:500]
+        return lambda _rec: {"differences": [], "differences_error": problem, "cost": None}
+    return lambda rec: details(settings, rec, inputs)

@@ -149,7 +149,9 @@ def _bootstrap_local(settings: Settings, aws: Aws) -> list[str]:
     managed = None if settings.target.endpoint else emulator.read_info(settings.state_dir)
     stamp = settings.state_dir / BOOTSTRAP_STAMP
     identity = [managed.pid, managed.started_at] if managed else [settings.target.endpoint]
-    key = json.dumps([*identity, *msgspec.to_builtins([settings.backend, settings.registry])])
+    from provisioner.state.registry import LAYOUT
+
+    key = json.dumps([*identity, *msgspec.to_builtins([settings.backend, settings.registry]), LAYOUT])
     if stamp.is_file() and stamp.read_text() == key and (managed or _bootstrapped(settings, aws)):
         return []
     done = backend.bootstrap(settings, aws)

@@ -41,6 +41,24 @@ def test_no_package_file_over_400_lines():
     assert not long, long
 
 
+# What a command module may load when it is imported (for --help): the CLI layer and the leaf layers
+# it formats with. Use cases, Terraform, the state, sweep, data and health layers load inside commands.
+CLI_START_UP_LAYERS = ("provisioner.cli", "provisioner.errors", "provisioner.support")
+
+
+def test_help_loads_no_command_implementation():
+    """``provisioner --help`` imports each command module but nothing they call when run."""
+    code = ("import sys; from provisioner.cli.app import main; sys.argv = ['provisioner', '--help']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print('LOADED', ','.join(m for m in sys.modules if m.startswith('provisioner.') "
+            f"and not m.startswith({CLI_START_UP_LAYERS!r}) or m in {HEAVY!r} or m == 'importlib.metadata'))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "Commands:" in proc.stdout
+    loaded = proc.stdout.rsplit("LOADED", 1)[1].strip()
+    assert loaded == "", f"--help imported: {loaded}"
+
+
 def test_cli_start_up_loads_no_heavy_library():
     """``provisioner --help`` and the group itself import none of them (they load inside commands)."""
     code = ("import sys; import provisioner.cli.app; "

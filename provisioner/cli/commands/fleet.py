@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from provisioner.cli.context import Ctx, pass_ctx
 from provisioner.cli.options import dry_run_option, json_option, reporter
 from provisioner.cli.output import err, table
-from provisioner.usecases.cleanup import Plan
+
+if TYPE_CHECKING:  # the use case (boto3, Terraform) loads when the command runs, not for --help
+    from provisioner.usecases.cleanup import Plan
 
 
 def _print_plan(plan: Plan, *, done: bool) -> None:

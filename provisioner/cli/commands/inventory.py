@@ -22,8 +22,9 @@ def list_cmd(ctx: Ctx, include_destroyed: bool, as_json: bool) -> None:
     # command meant to be instant.
     from provisioner.usecases.expiryview import expires_text
 
-    listing = ctx.runtime(read_only=True).registry.all()
-    records = [r for r in listing if include_destroyed or r.live]
+    registry = ctx.runtime(read_only=True).registry
+    listing = registry.all() if include_destroyed else registry.live()   # live: the index, no scan
+    records = list(listing)
     if as_json:
         echo_json({"environments": [r.to_json() for r in records], "warnings": list(listing.warnings)})
         return

@@ -43,15 +43,15 @@ def doctor(ctx: Ctx, start_emulator: bool, as_json: bool) -> int:
 def board(ctx: Ctx, host: str, port: int, export: str | None, as_json: bool) -> None:
     """Status board of live environments: a web page and /api/environments (or --export FILE)."""
     from provisioner.cli import board as b
-    from provisioner.usecases.preview import details
+    from provisioner.usecases.preview import details_of_many
 
     rt = ctx.runtime(read_only=True)
 
     def load_rows() -> list[dict]:
-        listing = rt.registry.all()
+        listing = rt.registry.live()
         for warning in listing.warnings:
             err(f"warning: {warning}")
-        return b.environments(listing, lambda rec: details(rt.settings, rec))
+        return b.environments(listing, details_of_many(rt.settings))   # files read once per load
 
     if as_json:
         echo_json({"environments": load_rows()})

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from provisioner.cli.context import Ctx, pass_ctx
 from provisioner.cli.options import dry_run_option, json_option, reporter
 from provisioner.cli.output import echo_json
-from provisioner.sweep.plan import SweepReport
+
+if TYPE_CHECKING:  # loads when the command runs, not for --help
+    from provisioner.sweep.plan import SweepReport
 
 
 def _table(report: SweepReport) -> None:
