@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from provisioner.aws.errors import must
@@ -91,14 +92,41 @@ def teardown_held(op: Operation) -> TeardownResult:
                             branch_source=stack.source)
     working = rt.registry.put(replace(base, status="destroying", error=""), expected=record)
     try:
-        counts = _destroy(op, working) if has_state else None
-        _sweep_leftovers(op)
-        if drop_stack_data(rt, working):
+        counts, dropped = _destroy_beside(op, working, has_state)
+        if dropped:
             op.reporter.step(f"dropped the PostgreSQL database of {stack.slug}")
+        _sweep_leftovers(op)
     except ProvisionerError as exc:
         raise failed(rt, working, exc) from None
     deleted = _closed(rt, working, loc)
     return TeardownResult(stack, "destroyed", counts, deleted)
+
+
+def _destroy_beside(op: Operation, working: Record, has_state: bool) -> tuple[ChangeCounts | None, bool]:
+    """Terraform destroy (when there is state), and beside it, in a thread, what does not wait for
+    it: the stack's PostgreSQL database is dropped (it is no Terraform resource) and the clients of
+    the nothing-tagged check are built. Returns the counts and whether a database was dropped; a
+    failure of either side is raised (the other's, if both failed, as a note on it)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="teardown-beside") as pool:
+        beside = pool.submit(_beside_destroy, op.rt, working)
+        try:
+            counts = _destroy(op, working) if has_state else None
+        except BaseException as exc:
+            side = beside.exception()  # waits: nothing is left running behind the error
+            if side is not None:
+                exc.add_note(f"also, beside the destroy: {type(side).__name__}: {side}")
+            raise
+        return counts, beside.result()
+
+
+def _beside_destroy(rt: Runtime, working: Record) -> bool:
+    for service in CHECK_SERVICES:
+        rt.aws.client(service)
+    return drop_stack_data(rt, working)
+
+
+# The clients the nothing-tagged check and the state deletion use (sweep.account, state.backend).
+CHECK_SERVICES = ("resourcegroupstaggingapi", "iam", "rds", "s3")
 
 
 def _closed(rt: Runtime, working: Record, loc: backend.StateLocation) -> int:
