@@ -1,6 +1,10 @@
 """Fleet benchmarks: parallel stacks, cleanup planning at scale, cleanup wall time by parallelism.
 
     .venv/bin/python bench/bench_fleet.py [--stacks 8] [--cleanup-stacks 16] [--levels 1,2,4]
+    .venv/bin/python bench/bench_fleet.py --pairs 3 [--pair-stacks 8] [--pair-level 4]
+
+``--pairs`` measures only the parallel-teardown target: 8 teardowns by ``cleanup --parallel 4``
+against ``cleanup --parallel 1``, interleaved, median of the pairs, in a section of its own.
 
 Starts its own moto server; prints a markdown table and writes its section of BENCHMARKS.md
 (bench/report.py), leaving the core section and the hand-written notes as they are.
@@ -9,6 +13,7 @@ Starts its own moto server; prints a markdown table and writes its section of BE
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -106,13 +111,69 @@ def cleanup_runs(cfg: Path, n: int, levels: list[int]) -> dict:
     return out
 
 
+def cleanup_once(cfg: Path, names: list[str], level: int) -> float:
+    """Spin ``names`` up (4 at once, not measured), let them expire, time one ``cleanup --parallel``."""
+    many(cfg, "spinup", names, 4)
+    time.sleep(1)
+    env = {**os.environ, "PROVISIONER_CONFIG": str(cfg)}
+    t = time.perf_counter()
+    argv = [sys.executable, "-m", "provisioner", "cleanup", "--parallel", str(level), "--json"]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env)
+    took = time.perf_counter() - t
+    report = json.loads(proc.stdout or "{}")
+    if proc.returncode != 0 or report.get("failed") or len(report.get("stacks", [])) != len(names):
+        raise SystemExit(f"cleanup failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return took
+
+
+def cleanup_pairs(cfg: Path, n: int, runs: int, level: int) -> dict[str, list[float]]:
+    """``n`` teardowns by ``cleanup --parallel level`` against ``--parallel 1``, interleaved (the
+    order alternating run by run), ``runs`` pairs."""
+    out: dict[str, list[float]] = {"serial": [], "parallel": []}
+    for i in range(runs):
+        for lvl in ((1, level) if i % 2 == 0 else (level, 1)):
+            names = [f"pair{i}-{lvl}/{k}" for k in range(n)]
+            took = cleanup_once(cfg, names, lvl)
+            out["serial" if lvl == 1 else "parallel"].append(took)
+            print(f"pair {i}: --parallel {lvl}: {took:.1f} s", flush=True)
+    return out
+
+
+def pairs_main(n: int, runs: int, level: int) -> None:
+    mirror.build(MIRROR)
+    with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
+        info = emulator.start(Path(tmp) / "emu")
+        try:
+            cfg = write_project(Path(tmp) / "pairs", info.url, MIRROR, extra='[stacks]\ndefault_ttl = "1s"\n',
+                                health="")
+            times = cleanup_pairs(cfg, n, runs, level)
+        finally:
+            emulator.stop(Path(tmp) / "emu")
+    serial, par = statistics.median(times["serial"]), statistics.median(times["parallel"])
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    text = (f"| figure | measured (median of {runs}, interleaved) | target | result |\n|---|---|---|---|\n"
+            f"| {n} teardowns: `cleanup --parallel {level}` vs `cleanup --parallel 1` | {par:.1f} s vs "
+            f"{serial:.1f} s | >= 3x | {serial / par:.2f}x |")
+    print(text)
+    write_section("bench_fleet_teardowns", f"## Parallel teardowns (bench/bench_fleet.py --pairs {runs} "
+                  f"--pair-stacks {n})\n\nThe example stack without health checks; every stack expires a "
+                  f"second after its spinup and one `cleanup` tears them all down. Load average at the "
+                  f"end: {load} (2 cores).\n\n{text}\n\n```json\n{json.dumps(times, indent=1)}\n```")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stacks", type=int, default=8)
     ap.add_argument("--cleanup-stacks", type=int, default=16)
     ap.add_argument("--levels", default="1,2,4", help="cleanup parallelism levels; '' skips the cleanup runs")
     ap.add_argument("--skip-planning", action="store_true")
+    ap.add_argument("--pairs", type=int, default=0, help="only: N interleaved pairs of cleanup --parallel "
+                    "--pair-level against --parallel 1 (its own BENCHMARKS.md section)")
+    ap.add_argument("--pair-stacks", type=int, default=8)
+    ap.add_argument("--pair-level", type=int, default=4)
     args = ap.parse_args()
+    if args.pairs:
+        return pairs_main(args.pair_stacks, args.pairs, args.pair_level)
     levels = [int(x) for x in args.levels.split(",") if x]
     mirror.build(MIRROR)
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:

@@ -5,18 +5,26 @@ reading and deleting one resource through its handler."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from provisioner.aws.clients import Aws
-from provisioner.aws.errors import error_code
+from provisioner.aws.errors import error_code, must
 from provisioner.domain import tags
+from provisioner.support.parallel import gather
 from provisioner.sweep.handlers import HANDLERS, tag_map
 from provisioner.sweep.leaving import leaving
 
 
 def find_tagged(aws: Aws, slug: str | None = None, regions: Iterable[str] = ()) -> list[str]:
     """ARNs of live resources managed by us (of one stack when ``slug`` is given), in the client's
-    region and every one of ``regions``; resources AWS already deletes later are not live."""
-    return sorted({arn for account in accounts(aws, regions) for arn, _tags in account.tagged(slug)})
+    region and every one of ``regions``; resources AWS already deletes later are not live. The
+    regions are read at once (threads); any region's failure fails the whole answer."""
+    return sorted({arn for found in tagged_in(accounts(aws, regions), slug) for arn, _tags in found})
+
+
+def tagged_in(found_in: list[AwsAccount], slug: str | None) -> list[list[tuple[str, dict[str, str]]]]:
+    """``account.tagged(slug)`` of every account, read at once; in the order given."""
+    return gather([partial(a.tagged, slug) for a in found_in])
 
 
 def in_region(aws: Aws, region: str) -> Aws:
@@ -50,10 +58,25 @@ class AwsAccount:
         wanted = {tags.MANAGED_BY: tags.MANAGED_BY_VALUE}
         if only_slug:
             wanted[tags.STACK] = only_slug
-        found = dict(_via_tagging_api(self.aws, wanted))
-        for lister in (_iam_roles, _db_subnet_groups):
-            found.update((arn, t) for arn, t in lister(self.aws) if _matches(t, wanted))
-        return sorted((arn, t) for arn, t in found.items() if not leaving(self.aws, arn))
+        region = self.aws.region
+        # The three sources at once (threads over one Aws: its clients are thread-safe), each
+        # through ``must``: a source that cannot be read fails the answer with its reason, it is
+        # never taken for "nothing tagged".
+        tagging, roles, groups = gather([
+            lambda: must(f"list resources tagged {wanted} in {region} (tagging API)",
+                         lambda: list(_via_tagging_api(self.aws, wanted))),
+            lambda: must("list IAM roles and their tags", lambda: list(_iam_roles(self.aws))),
+            lambda: must(f"list DB subnet groups and their tags in {region}",
+                         lambda: list(_db_subnet_groups(self.aws))),
+        ])
+        found = dict(tagging)
+        found.update((arn, t) for arn, t in [*roles, *groups] if _matches(t, wanted))
+        arns = sorted(found)
+        gone = gather([partial(self._leaving, arn) for arn in arns])
+        return [(arn, found[arn]) for arn, away in zip(arns, gone, strict=True) if not away]
+
+    def _leaving(self, arn: str) -> bool:
+        return must(f"read the state of {arn}", lambda: leaving(self.aws, arn))
 
     def tags(self, kind: str, arn: str) -> dict[str, str] | None:
         try:

@@ -187,6 +187,25 @@ def teardown_child(config: str, slug: str) -> ChildResult:
     return ChildResult(True, action=result.action)
 
 
+# What every teardown process imports before its first AWS call (~0.3 s of CPU each, measured on
+# these 2 cores): the fork server imports it once and forks each teardown from there.
+PRELOAD = ("provisioner.usecases.cleanup", "provisioner.usecases.teardown", "provisioner.usecases.runtime",
+           "provisioner.config", "boto3", "botocore.config")
+
+
+def _pool_context() -> Any:
+    """Where teardown processes come from: a fork server, a fresh interpreter started for the pool
+    that has imported ``PRELOAD`` and forks one process per teardown from itself (it runs no thread
+    and never loads Terraform, so forking it is safe; this process is never forked: it has threads,
+    locks, and Terraform's Go runtime must stay out of it). Spawned processes where the platform
+    has no fork server."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    return context
+
+
 def _finished(item: Item, child: ChildResult, took: float) -> Item:
     return replace(item, result="done" if child.ok else "failed", duration=round(took, 2),
                    error=child.error, error_class=child.error_class, exit_code=child.exit_code)
@@ -198,8 +217,7 @@ def execute(rt: Runtime, plan: Plan, *, parallel: int,
     todo = [i for i in plan.items if i.action == TEARDOWN]
     results: dict[str, Item] = {}
     if todo:
-        spawn = multiprocessing.get_context("spawn")  # no fork: threads, locks and the Go runtime
-        with ProcessPoolExecutor(max_workers=max(1, parallel), mp_context=spawn,
+        with ProcessPoolExecutor(max_workers=max(1, parallel), mp_context=_pool_context(),
                                  max_tasks_per_child=1) as pool:
             started = {pool.submit(teardown_child, rt.settings.source, item.slug): (item, time.monotonic())
                        for item in todo}

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.config import Settings
 from provisioner.domain.record import Record
 from provisioner.errors import ProvisionerError
-from provisioner.github.comment import CommentInput, render_comments
-from provisioner.github.publisher import Publisher, environment_name
 from provisioner.usecases.cleanup import TEARDOWN, Item, Plan
 from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import expiry_reason
+
+if TYPE_CHECKING:  # the GitHub side (httpx) is imported only when something is told
+    from provisioner.github.publisher import Publisher
 
 CLEANUP_WHO = "The nightly cleanup tore this stack down"
 MATRIX_LIMIT = 256   # GitHub Actions: a matrix generates at most 256 jobs per workflow run
@@ -71,6 +72,9 @@ def _bring_back(settings: Settings, reason: str) -> str:
 
 def _tell(settings: Settings, publisher: Publisher, repo: str, rec: Record, reason: str,
           run_url: str | None, who: str) -> str:
+    from provisioner.github.comment import CommentInput, render_comments
+    from provisioner.github.publisher import environment_name
+
     for pr in rec.using_prs():
         bodies = render_comments(CommentInput(
             slug=rec.slug, branch=rec.branch, status="destroyed", pr=pr, owner=rec.owner, record=rec,
