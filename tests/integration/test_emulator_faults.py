@@ -145,3 +145,76 @@ def test_an_emulator_killed_mid_apply_shows_the_terraform_error_and_leaves_no_st
     if kept:
         assert "kept at" in text and "state push" in text
     run_cli(cfg, "emulator", "stop")
+
+
+def _sqs_request(target: str, body: dict) -> tuple[bytes, dict[str, str]]:
+    return json.dumps(body).encode(), {
+        "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"AmazonSQS.{target}",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/sqs/aws4_request, "
+                         "SignedHeaders=host, Signature=0"}
+
+
+def test_a_request_the_killed_emulator_never_answered_is_not_replayed(tmp_path):
+    """SIGKILL while the emulator is answering a mutation: the replayed emulator must not have done
+    it. ReceiveMessage hides the messages it returns (visibility timeout 600 s); its 5 MB answer
+    (tabs, escaped in JSON) to a client that reads nothing (4 KB receive buffer) is more than the
+    socket buffers hold, which keeps the emulator in the middle of answering, holding the one lock
+    (a health check then gets no answer)."""
+    import socket
+
+    import boto3
+
+    state_dir = tmp_path / "emu"
+    info = emulator.start(state_dir)
+    try:
+        sqs = boto3.client("sqs", endpoint_url=info.url, region_name="us-east-1",
+                           aws_access_key_id="test", aws_secret_access_key="test")
+        queue = sqs.create_queue(QueueName="in-flight")["QueueUrl"]
+        for n in range(10):
+            sqs.send_message(QueueUrl=queue, MessageBody=f"{n}" + "\t" * 250_000)  # 5 MB as JSON
+        body, headers = _sqs_request("ReceiveMessage", {
+            "QueueUrl": queue, "MaxNumberOfMessages": 10, "VisibilityTimeout": 600})
+        stuck = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.connect((emulator.HOST, info.port))
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        stuck.sendall(f"POST / HTTP/1.1\r\nHost: {emulator.HOST}:{info.port}\r\n{head}"
+                      f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        assert wait_until(lambda: not emulator.answers(info.url, timeout=0.5), 20), \
+            "the emulator is not busy answering the receive"
+        os.kill(info.pid, signal.SIGKILL)
+        os.waitpid(info.pid, 0)  # started by this process: reap it
+        stuck.close()
+        recorded = [json.loads(line) for line in recording.path(state_dir).read_text().splitlines()]
+        assert [e["headers"].get("X-Amz-Target") for e in recorded].count("AmazonSQS.SendMessage") == 10
+        assert all(e["answered"] for e in recorded)
+        assert "AmazonSQS.ReceiveMessage" not in [e["headers"].get("X-Amz-Target") for e in recorded]
+
+        again = emulator.start(state_dir)
+        assert again.pid != info.pid and again.restore["requests"] == len(recorded)
+        sqs = boto3.client("sqs", endpoint_url=again.url, region_name="us-east-1",
+                           aws_access_key_id="test", aws_secret_access_key="test")
+        queue = sqs.get_queue_url(QueueName="in-flight")["QueueUrl"]
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        assert len(got) == 10, "the receive nobody saw an answer to was replayed: the messages are hidden"
+    finally:
+        emulator.stop(state_dir)
+
+
+def test_a_torn_last_line_of_the_recording_is_dropped_with_a_note(project):
+    """A SIGKILL in the middle of writing a long line leaves half of it: that request counts as not
+    done, the rest replays, and the restart says how many lines it dropped."""
+    branch = "feature/torn"
+    run_cli(project, "spinup", "--branch", branch)
+    state_dir = config.load(str(project)).state_dir
+    os.kill(emulator_pid(project), signal.SIGKILL)
+    with open(recording.path(state_dir), "a", encoding="utf-8") as handle:
+        handle.write('{"headers": {"Host": "127.0.0.1"}, "method": "PUT", "url": "http://127.0.0.1/torn-bu')
+    listed = run_cli(project, "list", "--json")
+    assert "dropped 1 unreadable lines of the emulator's recording" in listed.stderr
+    assert [r["status"] for r in json.loads(listed.stdout)["environments"]] == ["ready"]
+    assert stat.S_IMODE(recording.path(state_dir).stat().st_mode) == 0o600
+    assert not recording.path(state_dir).read_text().rstrip("\n").endswith("torn-bu")
+    again = json.loads(run_cli(project, "spinup", "--branch", branch, "--json").stdout)
+    assert again["no_changes"] is True
+    run_cli(project, "teardown", "--branch", branch)
