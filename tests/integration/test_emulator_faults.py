@@ -218,3 +218,35 @@ def test_a_torn_last_line_of_the_recording_is_dropped_with_a_note(project):
     again = json.loads(run_cli(project, "spinup", "--branch", branch, "--json").stdout)
     assert again["no_changes"] is True
     run_cli(project, "teardown", "--branch", branch)
+
+
+def test_commands_that_find_no_emulator_at_once_start_one_between_them(project):
+    """Two commands with no emulator running used to start one each: both replayed and then
+    recorded into the same file, and emulator.json named one while the other lived on."""
+    env = {**os.environ, "PROVISIONER_CONFIG": str(project)}
+    procs = [subprocess.Popen([sys.executable, "-m", "provisioner", "list", "--json"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outs]
+    assert sum("started the local AWS emulator" in err for _, err in outs) == 1, [err for _, err in outs]
+    state_dir = config.load(str(project)).state_dir
+    assert moto_processes(state_dir) == [emulator_pid(project)], "a second emulator is running"
+
+
+@pytest.mark.parametrize("delay", [0.7, 1.5])
+def test_a_signal_while_the_emulator_starts_leaves_no_emulator_running(project, delay):
+    """SIGTERM to a command in the middle of starting the emulator (before emulator.json names it):
+    the half-started emulator is stopped, not left for a later one to run beside."""
+    env = {**os.environ, "PROVISIONER_CONFIG": str(project)}
+    proc = subprocess.Popen([sys.executable, "-m", "provisioner", "list"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    state_dir = config.load(str(project)).state_dir
+    if proc.returncode in (143, -signal.SIGTERM):  # -15: before the CLI installed its handler
+        assert emulator.read_info(state_dir) is None or moto_processes(state_dir) == [emulator_pid(project)]
+        assert emulator.read_info(state_dir) is not None or moto_processes(state_dir) == [], err
+    else:
+        assert proc.returncode == 0, err  # it finished first
+        assert moto_processes(state_dir) == [emulator_pid(project)]
