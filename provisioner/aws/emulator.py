@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +86,9 @@ def _reaped(pid: int) -> bool:
 def read_info(state_dir: Path) -> EmulatorInfo | None:
     try:
         data = json.loads((state_dir / STATE_FILE).read_text())
-        return EmulatorInfo(**data)
-    except (OSError, ValueError, TypeError):
+        known = {f.name for f in fields(EmulatorInfo)}  # a key a newer version added is not "no emulator"
+        return EmulatorInfo(**{k: v for k, v in data.items() if k in known})
+    except (OSError, ValueError, TypeError, AttributeError):
         return None
 
 

@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -206,6 +207,16 @@ def rescue_state(settings: Settings, ws: Workspace) -> Path | None:
         shutil.move(str(path), target)
         kept = target if path.name == ERRORED_STATE or kept is None else kept
     return kept
+
+
+def rescued(settings: Settings, ws: Workspace) -> list[Path]:
+    """The state files ``rescue_state`` kept for this stack, oldest first (names hold the time)."""
+    target_dir = settings.state_dir / RESCUE_DIR
+    if not target_dir.is_dir():
+        return []
+    name = re.compile(rf"{re.escape(ws.root.name)}-(\d+)-{re.escape(ERRORED_STATE)}")
+    found = [(int(m.group(1)), p) for p in target_dir.iterdir() if (m := name.fullmatch(p.name))]
+    return [p for _, p in sorted(found)]
 
 
 def recovery_note(path: Path, module_dir: Path) -> str:

@@ -144,6 +144,19 @@ def test_an_emulator_killed_mid_apply_shows_the_terraform_error_and_leaves_no_st
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     if kept:
         assert "kept at" in text and "state push" in text
+    # the re-run: a new emulator replays what the killed one answered; the kept state (which knows
+    # what the dead apply did) is pushed first, the dead run's lock broken, and the stack converges
+    again = subprocess.run([sys.executable, "-m", "provisioner", "spinup", "--branch", "feature/dead",
+                            "--json"], capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    if kept:
+        assert "pushed the state the previous run could not save" in again.stderr, again.stderr[-3000:]
+    assert list((settings.state_dir / workspace.RESCUE_DIR).glob("*")) == []
+    status = json.loads(run_cli(cfg, "status", "--branch", "feature/dead", "--json").stdout)
+    assert status["record"]["status"] == "ready"
+    down = subprocess.run([sys.executable, "-m", "provisioner", "teardown", "--branch", "feature/dead",
+                           "--json"], capture_output=True, text=True, env=env, timeout=600)
+    assert down.returncode == 0 and json.loads(down.stdout)["action"] == "destroyed", down.stderr[-3000:]
     run_cli(cfg, "emulator", "stop")
 
 
