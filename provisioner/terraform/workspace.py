@@ -221,8 +221,9 @@ def rescued(settings: Settings, ws: Workspace) -> list[Path]:
 
 def recovery_note(path: Path, module_dir: Path) -> str:
     return (f"Terraform could not save its state to the backend; it is kept at {path} (mode 0600, it "
-            f"holds secrets): push it when the backend answers again, with `terraform -chdir="
-            f"{module_dir} state push {path}`, before re-running spinup or teardown")
+            f"holds secrets): the next spinup or teardown of this stack pushes it to the backend "
+            f"first; to push it yourself when the backend answers again: `terraform -chdir="
+            f"{module_dir} state push {path}`")
 
 
 INIT_STAMP = "init.sha256"
