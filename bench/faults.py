@@ -1,7 +1,8 @@
 """Fault injection: SIGKILL spinup and teardown at random points, re-run, count what is left.
 
     .venv/bin/python bench/faults.py [--trials N] [--seed S]
-    .venv/bin/python bench/faults.py --hardening [--trials N] [--seed S]   (bench/faults_hardening.py)
+    .venv/bin/python bench/faults.py --hardening [--trials N] [--seed S] [--faults K,..] [--keep DIR]
+                                                               (bench/faults_hardening.py)
 
 Each trial starts `provisioner spinup` (or, on a live stack, `provisioner teardown`) in its own
 process group, kills the whole group (CLI and Terraform worker) after a random delay, then runs
@@ -77,15 +78,26 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--hardening", action="store_true",
                     help="the hardening faults: SIGTERM/SIGINT to the CLI, emulator stall, emulator kill")
+    ap.add_argument("--faults", default="",
+                    help="with --hardening: only these kinds, comma-separated (sigterm,sigint,stall,"
+                         "emulator-kill)")
+    ap.add_argument("--keep", default="", help="with --hardening: work in this directory and keep it (logs)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     mirror.build(MIRROR)
     if args.hardening:
         import faults_hardening
 
+        kinds = tuple(k for k in args.faults.split(",") if k) or faults_hardening.FAULTS
+        if set(kinds) - set(faults_hardening.FAULTS):
+            ap.error(f"--faults: unknown {sorted(set(kinds) - set(faults_hardening.FAULTS))}")
+        show = lambda row: print(json.dumps(row), file=sys.stderr, flush=True)  # noqa: E731
+        if args.keep:
+            Path(args.keep).mkdir(parents=True, exist_ok=True)
+            faults_hardening.run(Path(args.keep), MIRROR, args.trials, rng, show, kinds)
+            return
         with tempfile.TemporaryDirectory(prefix="hfaults-") as tmp:
-            faults_hardening.run(Path(tmp), MIRROR, args.trials, rng,
-                                 lambda row: print(json.dumps(row), file=sys.stderr, flush=True))
+            faults_hardening.run(Path(tmp), MIRROR, args.trials, rng, show, kinds)
         return
     with tempfile.TemporaryDirectory(prefix="faults-") as tmp:
         info = emulator.start(Path(tmp) / "emu")

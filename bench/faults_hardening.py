@@ -1,6 +1,6 @@
 """The hardening faults (issue 13), each against the real CLI and the tool's own emulator.
 
-    .venv/bin/python bench/faults.py --hardening [--trials N] [--seed S]
+    .venv/bin/python bench/faults.py --hardening [--trials N] [--seed S] [--faults KIND,...] [--keep DIR]
 
 Faults, at a random point of a spinup or a teardown (the trials alternate):
 
@@ -13,6 +13,8 @@ unless the output said the record could not be written), then the same command i
 converge. At the end every stack is torn down; the emulator is searched for resources tagged with a
 trial's stack (orphans) and resources without a record (lost records), and the state directory is
 searched for a canary secret (passed as the stack's ``third_party_api_key``, plain and base64).
+Each trial's faulted run and re-run (stderr) are written to ``<work dir>/hardening/logs/``; with
+``--keep DIR`` the work dir (state dir, emulator log, those logs) stays for reading afterwards.
 """
 
 from __future__ import annotations
@@ -104,6 +106,11 @@ def trial(cfg: Path, branch: str, op: str, kind: str, delay: float, rng: random.
     fault = faulted(cfg, [op, "--branch", branch], kind, delay, rng)
     after = json.loads(cli(cfg, "status", "--branch", branch, "--json").stdout or "{}").get("record") or {}
     again = cli(cfg, op, "--branch", branch, "--json")
+    logs = cfg.parent / "logs"
+    logs.mkdir(exist_ok=True)
+    (logs / f"{branch.replace('/', '-')}-{kind}-{op}.txt").write_text(
+        f"== faulted {op} ({kind} after {delay:.2f}s: {fault['hit']}), exit {fault['exit']}\n"
+        f"{fault['stderr']}\n== re-run, exit {again.returncode}\n{again.stderr}")
     final = json.loads(cli(cfg, "status", "--branch", branch, "--json").stdout or "{}").get("record") or {}
     want = "ready" if op == "spinup" else "destroyed"
     lines = [ln for ln in fault["stderr"].splitlines() if ln.strip()]
@@ -134,17 +141,21 @@ def canary_files(state_dir: Path) -> dict[str, list[str]]:
     return found
 
 
-def run(tmp: Path, mirror: Path, trials: int, rng: random.Random, log: Callable[[dict], None]) -> None:
+def run(tmp: Path, mirror: Path, trials: int, rng: random.Random, log: Callable[[dict], None],
+        kinds: tuple[str, ...] = FAULTS) -> None:
     cfg = managed_project(tmp / "hardening", mirror)
     rows = []
     try:
         for i in range(trials):
-            kind, op = FAULTS[i % len(FAULTS)], "spinup" if (i // len(FAULTS)) % 2 == 0 else "teardown"
+            kind, op = kinds[i % len(kinds)], "spinup" if (i // len(kinds)) % 2 == 0 else "teardown"
             delay = rng.uniform(1.0, 6.0) if op == "spinup" else rng.uniform(1.0, 12.0)
             rows.append({"branch": f"hfault/{i}", **trial(cfg, f"hfault/{i}", op, kind, delay, rng)})
             log(rows[-1])
         for r in rows:
-            cli(cfg, "teardown", "--branch", r["branch"])
+            down = cli(cfg, "teardown", "--branch", r["branch"])
+            if down.returncode:
+                print(f"final teardown of {r['branch']} failed: {down.stderr.strip()[-300:]}",
+                      file=sys.stderr)
         settings = config.load(str(cfg))
         rt = runtime.open_runtime(settings, start_emulator=True)
         orphans = {r["branch"]: find_tagged(rt.aws, stack_id(r["branch"]).slug) for r in rows}

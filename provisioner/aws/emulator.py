@@ -9,6 +9,7 @@ SIGSTOPped) is waited for, bounded, and never replaced while its pid lives.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -18,8 +19,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from provisioner.support.files import write_private_json
 
 HOST = "127.0.0.1"
 STATE_FILE = "emulator.json"
+START_LOCK = "emulator.lock"
 START_TIMEOUT = 30.0
 STALL_WAIT = 120.0   # how long a recorded emulator that is alive but silent is waited for
 
@@ -40,6 +43,7 @@ class EmulatorInfo:
     started_at: float
     log: str
     restore: dict[str, Any] = field(default_factory=dict)   # what recording.restore did at start
+    starter: int = 0   # pid of the command that started it (0: recorded before this field)
 
     @property
     def url(self) -> str:
@@ -82,8 +86,9 @@ def _reaped(pid: int) -> bool:
 def read_info(state_dir: Path) -> EmulatorInfo | None:
     try:
         data = json.loads((state_dir / STATE_FILE).read_text())
-        return EmulatorInfo(**data)
-    except (OSError, ValueError, TypeError):
+        known = {f.name for f in fields(EmulatorInfo)}  # a key a newer version added is not "no emulator"
+        return EmulatorInfo(**{k: v for k, v in data.items() if k in known})
+    except (OSError, ValueError, TypeError, AttributeError):
         return None
 
 
@@ -147,20 +152,57 @@ def _wait_until_up(url: str, proc: subprocess.Popen) -> None:
         raise EmulatorError(f"the AWS emulator did not start at {url}; see its log", url=url)
 
 
+@contextmanager
+def _start_lock(state_dir: Path, on_wait: Callable[[str], None]) -> Iterator[None]:
+    """One command at a time decides to start an emulator for ``state_dir``. Without it two
+    commands that found none both started one: both replayed the recording, then both appended to
+    it, and ``emulator.json`` named only the second while the first lived on serving whoever had
+    its URL. The lock is the kernel's (``flock``): a command that dies lets go of it."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state_dir / START_LOCK, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait("another command is starting the local AWS emulator; waiting for it")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _discard(proc: subprocess.Popen) -> None:
+    """Stop an emulator that never got into ``emulator.json`` (its start failed or was interrupted):
+    nothing would ever find it again, and a later one would replay the recording beside it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def start(state_dir: Path, port: int = 0, on_wait: Callable[[str], None] = lambda _m: None
           ) -> EmulatorInfo:
     """Start moto on loopback unless one of ours is alive (waited for while it stalls); returns its
-    info. A new one replays the recording of its predecessor (``restored`` in the info)."""
+    info. A new one replays the recording of its predecessor (``restored`` in the info). Commands
+    that find none at the same time start one between them (``_start_lock``)."""
     running = wait_for_recorded(state_dir, on_wait)
     if running:
         return running
-    previous = read_info(state_dir)  # recorded, but its process is gone
     try:
         import moto.server  # noqa: F401  (only to give a clear error when the extra is missing)
     except ImportError as exc:
         raise EmulatorError("the local target needs the emulator: pip install 'staging-provisioner[local]'") \
             from exc
-    state_dir.mkdir(parents=True, exist_ok=True)
+    with _start_lock(state_dir, on_wait):
+        running = wait_for_recorded(state_dir, on_wait)  # started by the command that held the lock
+        return running or _launch(state_dir, port)
+
+
+def _launch(state_dir: Path, port: int) -> EmulatorInfo:
+    previous = read_info(state_dir)  # recorded, but its process is gone
     port = port or free_port()
     log_path = state_dir / "emulator.log"
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -171,11 +213,16 @@ def start(state_dir: Path, port: int = 0, on_wait: Callable[[str], None] = lambd
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             env={**os.environ, **recording.server_env(state_dir)},
         )
-    info = EmulatorInfo(pid=proc.pid, port=port, started_at=time.time(), log=str(log_path))
-    _wait_until_up(info.url, proc)
-    restored = recording.restore(state_dir, info.url)
-    info = replace(info, restore={**restored, "previous_pid": previous.pid if previous else None})
-    write_private_json(state_dir / STATE_FILE, asdict(info))
+    info = EmulatorInfo(pid=proc.pid, port=port, started_at=time.time(), log=str(log_path),
+                        starter=os.getpid())
+    try:  # until emulator.json names it, a failure or a signal must not leave it running
+        _wait_until_up(info.url, proc)
+        restored = recording.restore(state_dir, info.url)
+        info = replace(info, restore={**restored, "previous_pid": previous.pid if previous else None})
+        write_private_json(state_dir / STATE_FILE, asdict(info))
+    except BaseException:
+        _discard(proc)
+        raise
     return info
 
 

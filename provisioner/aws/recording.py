@@ -1,7 +1,8 @@
 """The local emulator keeps its state: moto's recorder, replayed by the next emulator.
 
-moto is in memory. Started with ``MOTO_ENABLE_RECORDING`` and ``MOTO_RECORDER_FILEPATH``, it appends
-every request it serves (method, URL, headers, body) to ``<state_dir>/emulator-recording.jsonl``; a
+moto is in memory. Started with ``MOTO_RECORDER_FILEPATH``, the emulator (``aws.motoserve``) appends
+every request it has answered (method, URL, headers, body; in moto's recording format, plus the
+response ``status``) to ``<state_dir>/emulator-recording.jsonl``, in the order it handled them; a
 new emulator is first seeded (``/moto-api/seed``: moto's generated ids - vpc-..., subnet-... - are
 then the same for the same requests, in the same order: ``aws.motoserve`` serves one at a time),
 then the file is replayed into it in order before anything else talks to it (what
@@ -51,8 +52,9 @@ def _post(url: str, timeout: float) -> None:
 
 
 def _entries(target: Path) -> tuple[list[dict[str, Any]], int]:
-    """The recorded requests; unreadable lines (a crash mid-write leaves half a line) are dropped
-    from the file. Returns (entries, lines dropped)."""
+    """The recorded requests; unreadable lines (a SIGKILL mid-write can leave half of the last line:
+    that request is treated as never done) are dropped from the file, which is replaced whole
+    (0600) so a crash while rewriting it loses nothing. Returns (entries, lines dropped)."""
     lines = target.read_text(encoding="utf-8", errors="replace").splitlines() if target.is_file() else []
     good: list[str] = []
     entries: list[dict[str, Any]] = []
@@ -66,7 +68,13 @@ def _entries(target: Path) -> tuple[list[dict[str, Any]], int]:
             entries.append(entry)
     dropped = len(lines) - len(good)
     if dropped:
-        target.write_text("".join(f"{line}\n" for line in good), encoding="utf-8")
+        fresh = target.with_name(f".{target.name}.rewrite")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("".join(f"{line}\n" for line in good))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(fresh, target)
     return entries, dropped
 
 

@@ -31,6 +31,12 @@ DEFAULT_INITIAL_WAIT = 5.0        # seconds before the 2nd run; doubles each tim
 DEFAULT_MAX_WAIT = 60.0
 DEFAULT_JITTER = 2.0              # up to this many seconds added at random (parallel stacks)
 
+# Terraform's own retries of one AWS request (the provider's and the S3 backend's ``max_retries``) on
+# the local target: the emulator is on loopback, so a refused connection means it is gone, and the
+# defaults (provider 25, backend 5, with backoff) kept a run going for a minute and a half after the
+# emulator died. Throttling and 5xx answers do not happen there. The aws target keeps the defaults.
+LOCAL_TERRAFORM_MAX_RETRIES = 2
+
 # Held state lock: Terraform's summary, the same for the S3 lockfile and the DynamoDB table.
 LOCK_PATTERN = r"Error acquiring the state lock"
 

@@ -20,6 +20,7 @@ class Options:
     out: str | None = None              # plan: write the plan to this file (``-out=``)
     plan_file: str | None = None        # show: the saved plan to read
     workspace: str | None = None
+    state_file: str | None = None       # state push: the state file to write to the backend
 
 
 DEFAULT_OPTIONS = Options()
@@ -51,6 +52,8 @@ COMMANDS: Mapping[str, CommandSpec] = {
     "output": CommandSpec(("output",), ("-no-color", "-json")),
     "state list": CommandSpec(("state", "list"), ("-no-color",)),
     "state pull": CommandSpec(("state", "pull"), ()),
+    # no -force: Terraform refuses a state of another lineage or older than the backend's
+    "state push": CommandSpec(("state", "push"), (), frozenset({"state_file", "lock_timeout"})),
     "force-unlock": CommandSpec(("force-unlock",), ("-force", "-no-color"), frozenset({"lock_id"})),
     "version": CommandSpec(("version",), ("-json",)),
     # one Terraform workspace per stack, so terraform.workspace differs between stacks
@@ -87,6 +90,8 @@ def build_args(command: str, *, options: Options | None = None) -> list[str]:
         raise ValueError("terraform show needs a plan_file")
     if command == "workspace select" and not options.workspace:
         raise ValueError("terraform workspace select needs a workspace")
+    if command == "state push" and not options.state_file:
+        raise ValueError("terraform state push needs a state_file")
     argv = [*spec.words, *spec.flags]
     if options.destroy:
         argv.append("-destroy")
@@ -102,6 +107,8 @@ def build_args(command: str, *, options: Options | None = None) -> list[str]:
         argv.append(options.plan_file)
     if options.workspace:
         argv.append(options.workspace)
+    if options.state_file:
+        argv.append(options.state_file)
     return argv
 
 

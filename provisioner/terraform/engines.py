@@ -239,6 +239,10 @@ class _EngineBase:
     def force_unlock(self, workdir: StrPath, lock_id: str) -> None:
         self._checked("force-unlock", workdir, Options(lock_id=lock_id))
 
+    def state_push(self, workdir: StrPath, state_file: str) -> None:
+        """Write ``state_file`` to the backend (refused for another lineage or an older serial)."""
+        self._checked("state push", workdir, Options(state_file=state_file, lock_timeout=self._lock_timeout))
+
     def select_workspace(self, workdir: StrPath, name: str) -> None:
         """Select the Terraform workspace ``name`` (created when missing)."""
         self._checked("workspace select", workdir, Options(workspace=name))

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from provisioner.config.retry import LOCAL_TERRAFORM_MAX_RETRIES
 from provisioner.domain.tags import MANAGED_BY
 from provisioner.errors import RenderError
 from provisioner.terraform.rootmodule import ProviderBlock, RootModule, unquote
@@ -75,7 +76,7 @@ class Neutralised:
 def local_settings(endpoint: str, keys: tuple[str, ...]) -> dict[str, Any]:
     return {"access_key": "test", "secret_key": "test", "skip_credentials_validation": True,
             "skip_requesting_account_id": True, "skip_metadata_api_check": True, "s3_force_path_style": True,
-            "endpoints": {key: endpoint for key in keys}}
+            "max_retries": LOCAL_TERRAFORM_MAX_RETRIES, "endpoints": {key: endpoint for key in keys}}
 
 
 def provider_overrides(root: RootModule, tool_tags: dict[str, str], *, region: str, endpoint: str | None,

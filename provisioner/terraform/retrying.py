@@ -124,6 +124,9 @@ class RetryingEngine:
     def force_unlock(self, workdir: StrPath, lock_id: str) -> None:
         self.inner.force_unlock(workdir, lock_id)  # never repeated: see recover_lock
 
+    def state_push(self, workdir: StrPath, state_file: str) -> None:
+        self._call("state push", self.inner.state_push, workdir, state_file)
+
     def select_workspace(self, workdir: StrPath, name: str) -> None:
         self._call("workspace select", self.inner.select_workspace, workdir, name)
 

@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -216,10 +217,21 @@ def rescue_state(settings: Settings, ws: Workspace) -> Path | None:
     return kept
 
 
+def rescued(settings: Settings, ws: Workspace) -> list[Path]:
+    """The state files ``rescue_state`` kept for this stack, oldest first (names hold the time)."""
+    target_dir = settings.state_dir / RESCUE_DIR
+    if not target_dir.is_dir():
+        return []
+    name = re.compile(rf"{re.escape(ws.root.name)}-(\d+)-{re.escape(ERRORED_STATE)}")
+    found = [(int(m.group(1)), p) for p in target_dir.iterdir() if (m := name.fullmatch(p.name))]
+    return [p for _, p in sorted(found)]
+
+
 def recovery_note(path: Path, module_dir: Path) -> str:
     return (f"Terraform could not save its state to the backend; it is kept at {path} (mode 0600, it "
-            f"holds secrets): push it when the backend answers again, with `terraform -chdir="
-            f"{module_dir} state push {path}`, before re-running spinup or teardown")
+            f"holds secrets): the next spinup or teardown of this stack pushes it to the backend "
+            f"first; to push it yourself when the backend answers again: `terraform -chdir="
+            f"{module_dir} state push {path}`")
 
 
 INIT_STAMP = "init.sha256"

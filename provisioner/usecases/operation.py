@@ -86,6 +86,31 @@ def unlocked(op: Operation, workdir: str, call: Callable[[Engine], T]) -> T:
         return call(op.engine)
 
 
+def push_rescued(op: Operation, ws: workspace.Workspace) -> None:
+    """Before Terraform runs on the stack: push the state an earlier run could not save (its backend
+    died at the end of an apply or destroy: ``rescued_state`` kept it), newest first.
+
+    That state knows what the run did; the backend's copy is older. With the emulator's recording
+    holding every answered request, the replayed emulator agrees with the kept state, not with the
+    backend's: refreshing the older one against it made the provider wait minutes for resources the
+    dead run had already deleted. Terraform itself refuses a state of another lineage or older than
+    the backend's (no ``-force``): then the file is left where it is and the run says so."""
+    kept = workspace.rescued(op.rt.settings, ws)
+    if not kept:
+        return
+    newest, wd = kept[-1], str(ws.module_dir)
+    try:
+        unlocked(op, wd, lambda engine: engine.state_push(wd, str(newest)))
+    except TerraformError as exc:
+        first = next((d.summary for d in exc.diagnostics), str(exc).splitlines()[0])
+        op.reporter.step(f"did not push the state kept at {newest} ({first}); it stays there")
+        return
+    for path in kept:
+        path.unlink(missing_ok=True)
+    op.reporter.step(f"pushed the state the previous run could not save ({newest.name}) to the backend")
+    op.rt.audit.append("push-state", op.stack.slug, op.stack.branch, detail=newest.name)
+
+
 def scrubbed(rt: Runtime, exc: ProvisionerError) -> ProvisionerError:
     """``exc`` with every secret value masked in its message (a copy when anything changed)."""
     text = secrets.redact(exc.message, rt.read_secrets.values())

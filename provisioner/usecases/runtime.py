@@ -117,6 +117,8 @@ def resolve_endpoint(settings: Settings, *, start: bool, on_wait: Callable[[str]
     if not start:
         raise ProvisionerError("the local emulator is not running: `provisioner emulator start`")
     info = emulator.start(settings.state_dir, settings.target.emulator_port, on_wait)
+    if info.starter != os.getpid():  # another command started it while this one waited
+        return info.url, []
     return info.url, [f"started the local AWS emulator at {info.url} (pid {info.pid})",
                       *restart_notes(settings, info)]
 

@@ -28,7 +28,15 @@ from provisioner.terraform import workspace
 from provisioner.terraform.events import ChangeCounts, ResourceEvent
 from provisioner.usecases import health, skip
 from provisioner.usecases.data import datasets, seed_record
-from provisioner.usecases.operation import Operation, failed, operation, rescued_state, resumed, unlocked
+from provisioner.usecases.operation import (
+    Operation,
+    failed,
+    operation,
+    push_rescued,
+    rescued_state,
+    resumed,
+    unlocked,
+)
 from provisioner.usecases.preview import check_handed, render_stack
 from provisioner.usecases.reporter import Reporter
 from provisioner.usecases.runtime import Runtime
@@ -177,6 +185,7 @@ def _apply(op: Operation, req: StackRequest, owner: str, rendered: Rendered, *,
         wd = str(ws.module_dir)
         with rescued_state(rt, ws):
             init(rt, ws, op.engine, reporter)
+            push_rescued(op, ws)
             if took_over:
                 _sweep_strays(op, wd)
             reporter.step("terraform apply")

@@ -24,7 +24,15 @@ from provisioner.terraform import workspace
 from provisioner.terraform.events import ChangeCounts
 from provisioner.usecases.data import drop_stack_data
 from provisioner.usecases.lookup import suggestions
-from provisioner.usecases.operation import Operation, failed, operation, rescued_state, resumed, unlocked
+from provisioner.usecases.operation import (
+    Operation,
+    failed,
+    operation,
+    push_rescued,
+    rescued_state,
+    resumed,
+    unlocked,
+)
 from provisioner.usecases.preview import render_stack
 from provisioner.usecases.reporter import Reporter
 from provisioner.usecases.runtime import Runtime
@@ -198,6 +206,7 @@ def _destroy(op: Operation, record: Record) -> ChangeCounts | None:
     ws = prepare_workspace(rt, stack, tfvars, tag_values)
     with rescued_state(rt, ws):
         init(rt, ws, op.engine, op.reporter)
+        push_rescued(op, ws)
         op.reporter.step("terraform destroy")
         wd = str(ws.module_dir)
         return unlocked(op, wd, lambda engine: engine.destroy(wd, on_event=op.reporter.event)).counts

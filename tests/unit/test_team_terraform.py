@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from provisioner import config
+from provisioner.config.retry import LOCAL_TERRAFORM_MAX_RETRIES
 from provisioner.errors import ConfigError, RefusedError, RenderError
 from provisioner.render.baseline import load_baseline
 from provisioner.render.model import ModuleVariable
 from provisioner.render.varfiles import layered, variable_files
 from provisioner.safety.guard import check_provider_credentials, role_account
+from provisioner.state import backend
 from provisioner.terraform.args import build_args
 from provisioner.terraform.lockfile import h1_of_zip, with_platform_hashes
 from provisioner.terraform.providers import check_user_tags, merged_tags, provider_overrides
@@ -83,8 +85,18 @@ def test_overrides_cover_aliases_merge_tags_and_neutralise_roles_locally(tmp_pat
         '${merge(local.team_tags, {"managed-by" = "staging-provisioner", "staging:stack" = "s-1"})}')
     assert default["assume_role"] == {"role_arn": ""} and replica["profile"] is None
     assert [n.what for n in notes] == ["assume_role arn:aws:iam::210987654321:role/deploy", "profile prod"]
+    assert default["max_retries"] == replica["max_retries"] == LOCAL_TERRAFORM_MAX_RETRIES
     on_aws, none = provider_overrides(root, TOOL, region="us-east-1", endpoint=None, endpoint_keys=())
     assert none == [] and "assume_role" not in on_aws[0] and "endpoints" not in on_aws[1]
+    assert not any("max_retries" in cfg for cfg in on_aws), "the aws target keeps the provider's retries"
+
+
+def test_the_local_backend_retries_little_and_the_aws_one_as_terraform_does(tmp_path):
+    settings = config.load(str(Path(__file__).resolve().parents[2] / "staging.toml"))
+    loc = backend.location(settings, "s-1")
+    assert backend.backend_block(settings, loc, "http://127.0.0.1:1")["max_retries"] == \
+        LOCAL_TERRAFORM_MAX_RETRIES
+    assert "max_retries" not in backend.backend_block(settings, loc, None)
 
 
 def test_no_provider_block_gets_a_default_one():
