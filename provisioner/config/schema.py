@@ -67,6 +67,15 @@ class Target(_Strict, frozen=True):
     endpoint: str | None = None         # local only: an emulator already running
     emulator_port: Annotated[int, Meta(ge=0, le=65535)] = 0   # local only: 0 picks a free port
     allow_remote_emulator: bool = False  # local only: let endpoint be a host other than loopback
+    # Terraform's own retries of one AWS request (the provider's and the S3 backend's max_retries);
+    # unset: config.retry.LOCAL_TERRAFORM_MAX_RETRIES on the local target, Terraform's defaults on aws
+    terraform_max_retries: Annotated[int, Meta(ge=0, le=100)] | None = None
+
+    def max_retries(self) -> int | None:
+        """The ``max_retries`` the tool sets for Terraform; None leaves Terraform's default."""
+        if self.terraform_max_retries is not None:
+            return self.terraform_max_retries
+        return retry.LOCAL_TERRAFORM_MAX_RETRIES if self.kind == "local" else None
 
     _checks = {
         "region": regex_check(r"[a-z]{2}(-gov)?-[a-z]+-\d", "is not an AWS region like 'us-east-1'"),

@@ -12,7 +12,6 @@ from typing import Any
 
 from provisioner.aws.clients import Aws
 from provisioner.aws.errors import NO_OBJECT, call, must
-from provisioner.config.retry import LOCAL_TERRAFORM_MAX_RETRIES
 from provisioner.config.schema import Settings
 
 STATE_FILE = "terraform.tfstate"
@@ -61,9 +60,10 @@ def backend_block(settings: Settings, loc: StateLocation, endpoint: str | None) 
         cfg.update(
             use_path_style=True, skip_credentials_validation=True, skip_requesting_account_id=True,
             skip_metadata_api_check=True, skip_region_validation=True,
-            max_retries=LOCAL_TERRAFORM_MAX_RETRIES,  # the emulator on loopback: refused means gone
             endpoints={"s3": endpoint, "dynamodb": endpoint, "sts": endpoint, "iam": endpoint},
         )
+    if (retries := settings.target.max_retries()) is not None:
+        cfg["max_retries"] = retries  # on the local target: the emulator on loopback, refused means gone
     return cfg
 
 

@@ -73,15 +73,21 @@ class Neutralised:
     what: str
 
 
-def local_settings(endpoint: str, keys: tuple[str, ...]) -> dict[str, Any]:
+def local_settings(endpoint: str, keys: tuple[str, ...],
+                   max_retries: int | None = LOCAL_TERRAFORM_MAX_RETRIES) -> dict[str, Any]:
     return {"access_key": "test", "secret_key": "test", "skip_credentials_validation": True,
             "skip_requesting_account_id": True, "skip_metadata_api_check": True, "s3_force_path_style": True,
-            "max_retries": LOCAL_TERRAFORM_MAX_RETRIES, "endpoints": {key: endpoint for key in keys}}
+            **({} if max_retries is None else {"max_retries": max_retries}),
+            "endpoints": {key: endpoint for key in keys}}
 
 
 def provider_overrides(root: RootModule, tool_tags: dict[str, str], *, region: str, endpoint: str | None,
-                       endpoint_keys: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[Neutralised]]:
-    """One override per provider block (a default one when the root module declares none)."""
+                       endpoint_keys: tuple[str, ...], max_retries: int | None = None,
+                       ) -> tuple[list[dict[str, Any]], list[Neutralised]]:
+    """One override per provider block (a default one when the root module declares none).
+
+    ``max_retries``: Terraform's retries of one request (``Target.max_retries()``); None leaves the
+    provider's own."""
     blocks = root.providers or (ProviderBlock(file="", alias=None, has_region=False),)
     out: list[dict[str, Any]] = []
     notes: list[Neutralised] = []
@@ -92,8 +98,10 @@ def provider_overrides(root: RootModule, tool_tags: dict[str, str], *, region: s
         if not block.has_region:
             cfg["region"] = region
         cfg["default_tags"] = {"tags": merged_tags(block.tags, tool_tags)}
+        if not endpoint and max_retries is not None:
+            cfg["max_retries"] = max_retries
         if endpoint:
-            cfg.update(local_settings(endpoint, endpoint_keys))
+            cfg.update(local_settings(endpoint, endpoint_keys, max_retries))
             if block.role_arns:
                 cfg["assume_role"] = {"role_arn": ""}
                 roles = ", ".join(unquote(r) or r for r in block.role_arns)

@@ -116,7 +116,7 @@ def provider_block(settings: Settings, default_tags: dict[str, str], endpoint: s
     """The overrides of every ``provider "aws"`` block of the root module, and what they took out."""
     root = root if root is not None else read_root_module(settings.root_module)
     return provider_overrides(root, default_tags, region=settings.target.region, endpoint=endpoint,
-                              endpoint_keys=PROVIDER_ENDPOINT_KEYS)
+                              endpoint_keys=PROVIDER_ENDPOINT_KEYS, max_retries=settings.target.max_retries())
 
 
 def backend_override(root: RootModule, backend: dict[str, Any]) -> dict[str, Any]:

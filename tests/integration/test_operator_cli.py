@@ -123,8 +123,11 @@ def test_expiry_says_which_clock_applies_and_what_was_capped(project):
 def test_spinup_ttl_cap_json_keys_and_no_expiry_once_destroyed(project):
     out = run_cli(project, "spinup", "--branch", "feature/ttl", "--ttl", "500h")
     assert "--ttl 500h was capped" in out.stdout
-    doc = json.loads(run_cli(project, "spinup", "--branch", "feature/ttl", "--json").stdout)
+    again = json.loads(run_cli(project, "spinup", "--branch", "feature/ttl", "--json").stdout)
+    assert again["changes"] is None and again["skipped_since"]   # inputs unchanged: Terraform skipped
+    doc = json.loads(run_cli(project, "spinup", "--branch", "feature/ttl", "--refresh", "--json").stdout)
     assert set(doc["changes"]) == {"add", "change", "remove", "import", "operation"}
+    assert doc["skipped_since"] is None
 
     def keys(value):
         if isinstance(value, dict):

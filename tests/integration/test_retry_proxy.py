@@ -135,8 +135,14 @@ def test_retrying_engine_reruns_a_throttled_real_apply(moto_url, provider_mirror
 
 def test_spinup_and_teardown_converge_through_injected_faults(proxy, moto_url, provider_mirror, tmp_path):
     """The whole tool through the proxy: bootstrap, registry, Terraform's S3 backend (aws-sdk-go-v2)
-    and the AWS provider (aws-sdk-go v1) all see every 3rd request fail, and all retry on their own."""
+    and the AWS provider (aws-sdk-go v1) all see every 3rd request fail, and all retry on their own.
+
+    An endpoint that throttles is AWS-like, not the loopback emulator the local target's few retries
+    are for (a refused connection there means it is gone): the project sets target.terraform_max_retries,
+    as a team behind such an endpoint would. With the local default, concurrent requests meet several
+    faults in a row and a destroy gives up."""
     cfg = write_project(tmp_path / "retryproxy", proxy.url, provider_mirror)
+    cfg.write_text(cfg.read_text().replace("[target]\n", "[target]\nterraform_max_retries = 10\n", 1))
     branch = stack_id("feature/retry-proxy")
     out = run_cli(cfg, "spinup", "--branch", branch.branch, "--json")
     record = json.loads(out.stdout)["record"]

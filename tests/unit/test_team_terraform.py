@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from provisioner import config
 from provisioner.config.retry import LOCAL_TERRAFORM_MAX_RETRIES
@@ -76,7 +77,8 @@ def test_every_provider_block_is_found_with_what_the_override_needs(tmp_path):
 def test_overrides_cover_aliases_merge_tags_and_neutralise_roles_locally(tmp_path):
     root = read_root_module(module(tmp_path))
     overrides, notes = provider_overrides(root, TOOL, region="us-east-1", endpoint="http://127.0.0.1:1",
-                                          endpoint_keys=("s3", "sts"))
+                                          endpoint_keys=("s3", "sts"),
+                                          max_retries=LOCAL_TERRAFORM_MAX_RETRIES)
     default, replica = overrides
     assert "alias" not in default and "region" not in default   # the user's region expression stays
     assert replica["alias"] == "replica" and replica["endpoints"] == {"s3": "http://127.0.0.1:1",
@@ -94,9 +96,23 @@ def test_overrides_cover_aliases_merge_tags_and_neutralise_roles_locally(tmp_pat
 def test_the_local_backend_retries_little_and_the_aws_one_as_terraform_does(tmp_path):
     settings = config.load(str(Path(__file__).resolve().parents[2] / "staging.toml"))
     loc = backend.location(settings, "s-1")
+    assert settings.target.max_retries() == LOCAL_TERRAFORM_MAX_RETRIES
     assert backend.backend_block(settings, loc, "http://127.0.0.1:1")["max_retries"] == \
         LOCAL_TERRAFORM_MAX_RETRIES
-    assert "max_retries" not in backend.backend_block(settings, loc, None)
+    on_aws = replace(settings, target=replace(settings.target, kind="aws"))
+    assert on_aws.target.max_retries() is None
+    assert "max_retries" not in backend.backend_block(on_aws, loc, None)
+
+
+@pytest.mark.parametrize("kind,endpoint", [("local", "http://127.0.0.1:1"), ("aws", None)])
+def test_terraform_max_retries_is_set_for_provider_and_backend_on_either_target(tmp_path, kind, endpoint):
+    settings = config.load(str(Path(__file__).resolve().parents[2] / "staging.toml"))
+    chosen = replace(settings, target=replace(settings.target, kind=kind, terraform_max_retries=12))
+    assert backend.backend_block(chosen, backend.location(chosen, "s-1"), endpoint)["max_retries"] == 12
+    root = read_root_module(module(tmp_path))
+    overrides, _ = provider_overrides(root, TOOL, region="us-east-1", endpoint=endpoint,
+                                      endpoint_keys=("s3",), max_retries=chosen.target.max_retries())
+    assert [cfg["max_retries"] for cfg in overrides] == [12, 12]
 
 
 def test_no_provider_block_gets_a_default_one():
