@@ -6,6 +6,8 @@ The CLI installs ``install()`` once. A signal then
   own graceful stop: it finishes the resources in flight and saves its state), remembers the signal
   and lets the command end; a Terraform that has not ended ``GRACE`` seconds later is killed. The
   engine raises ``Interrupted`` when the child has ended;
+- while a Terraform child is being started (``spawning``): remembers it; ``running`` forwards it to
+  the child as soon as the child is registered;
 - otherwise: raises ``Interrupted`` at once (as Python's own KeyboardInterrupt would).
 
 A second signal while the first is being handled sends Terraform a second SIGINT (its "exit now").
@@ -92,11 +94,26 @@ def _handle(signum: int, _frame: FrameType | None) -> None:
             for pid in _group_children():
                 os.kill(pid, signal.SIGINT)
         return
-    if first and not children:
+    if first and not children and not _spawning["depth"]:
         raise Interrupted(signum)
 
 
 _deferred = {"depth": 0}
+_spawning = {"depth": 0}
+
+
+@contextmanager
+def spawning() -> Iterator[None]:
+    """Around starting a Terraform child and registering it with ``running``: a signal in between
+    is remembered, not raised, and ``running`` passes it on to the child as soon as it is registered.
+    Raised there, it would leave the CLI while the child it had just started runs on, without the
+    SIGINT that makes Terraform save its state and release the state lock (the child then dies with
+    the CLI, lock held: seen when a SIGTERM came right after "terraform destroy" was printed)."""
+    _spawning["depth"] += 1
+    try:
+        yield
+    finally:
+        _spawning["depth"] -= 1
 
 
 @contextmanager

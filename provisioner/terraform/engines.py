@@ -264,6 +264,11 @@ class EmbeddedEngine(_EngineBase):
              on_line: Callable[[str], None] | None = None) -> _Captured:
         where = workdir or "."
         argv = [*([f"-chdir={workdir}"] if workdir else []), *build_args(command, options=options)]
+        with interrupts.spawning():  # a signal from here until the worker is registered is passed on
+            return self._stream(command, where, argv, on_line)
+
+    def _stream(self, command: str, where: str, argv: list[str],
+                on_line: Callable[[str], None] | None) -> _Captured:
         try:
             proc = _spawn_worker(argv, {**os.environ, **self._env})
         except OSError as exc:
