@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from projects import write_project  # noqa: E402
+from projects import copy_team_repo, write_project, write_team_config  # noqa: E402
 from report import write_section  # noqa: E402
 
 from provisioner import config  # noqa: E402
@@ -52,33 +51,7 @@ def cli(cfg: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
 
 
 def team_project(root: Path, url: str) -> Path:
-    shutil.copytree(REPO / "tests" / "teamrepo", root, ignore=shutil.ignore_patterns(".provisioner"))
-    cfg = root / "staging.toml"
-    cfg.write_text(f"""
-[project]
-root_module = "environments/orders"
-module_tree = "."
-baseline = "environments/orders/production.tfvars"
-overrides = "environments/orders/staging.overrides.toml"
-name_variable = "stack_name"
-
-[target]
-kind = "local"
-endpoint = "{url}"
-
-[backend]
-bucket = "bench-team-state"
-
-[registry]
-table = "bench-team-envs"
-
-[engine]
-provider_mirror = "{MIRROR}"
-
-[production]
-account_ids = ["210987654321"]
-""")
-    return cfg
+    return write_team_config(copy_team_repo(root), url, MIRROR, "bench")
 
 
 def digest_ms(cfg: Path, runs: int = 9) -> float:

@@ -102,6 +102,20 @@ def table_names(moto_url: str) -> list[str]:
     return [name for page in pages for name in page["TableNames"]]
 
 
+def processes_with_env(entry: str) -> list[int]:
+    """Every live process whose environment holds ``entry`` (``NAME=value``): the CLI and its workers
+    by the config they were given, an emulator by its recording path."""
+    needle, found = entry.encode(), []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if needle in (proc / "environ").read_bytes().split(b"\0"):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
 def run_cli(cfg: Path, *args: str, env: dict | None = None, check: bool = True,
             timeout: int = 600) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PROVISIONER_CONFIG": str(cfg), **(env or {})}

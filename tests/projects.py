@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,3 +61,48 @@ provider_mirror = "{mirror}"
 {example_datasets() if data else ""}
 """)
     return cfg
+
+
+# The team repository (tests/teamrepo): nested modules, for_each, provider aliases, default_tags,
+# committed tfvars and lock files; used by its tests and by bench/bench_skip.py.
+TEAM_REPO = REPO / "tests" / "teamrepo"
+TEAM_ROOT = Path("environments") / "orders"
+TEAM_PRODUCTION_ACCOUNT = "210987654321"   # the account the team's provider assumes a role in
+
+
+def write_team_config(repo: Path, moto_url: str, mirror: Path, name: str) -> Path:
+    """The team repository's ``staging.toml`` (its own tables and bucket per ``name``) in ``repo``."""
+    cfg = repo / "staging.toml"
+    cfg.write_text(f"""
+[project]
+root_module = "{TEAM_ROOT}"
+module_tree = "."
+baseline = "{TEAM_ROOT / 'production.tfvars'}"
+overrides = "{TEAM_ROOT / 'staging.overrides.toml'}"
+state_dir = ".provisioner"
+name_variable = "stack_name"
+
+[target]
+kind = "local"
+endpoint = "{moto_url}"
+
+[backend]
+bucket = "it-team-{name}-state"
+
+[registry]
+table = "it-team-{name}-envs"
+
+[engine]
+provider_mirror = "{mirror}"
+
+[production]
+account_ids = ["{TEAM_PRODUCTION_ACCOUNT}"]
+state_buckets = ["acme-prod-tfstate"]
+""")
+    return cfg
+
+
+def copy_team_repo(dest: Path) -> Path:
+    """A copy of tests/teamrepo at ``dest``, without its local state or config."""
+    shutil.copytree(TEAM_REPO, dest, ignore=shutil.ignore_patterns(".provisioner", "staging.toml"))
+    return dest

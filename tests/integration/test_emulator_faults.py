@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import processes_with_env, run_cli
 from faultproxy import wait_until
 from projects import write_project
 
@@ -42,16 +42,7 @@ def emulator_pid(cfg: Path) -> int:
 
 
 def moto_processes(state_dir: Path) -> list[int]:
-    needle = f"MOTO_RECORDER_FILEPATH={recording.path(state_dir).resolve()}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if needle in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+    return processes_with_env(f"MOTO_RECORDER_FILEPATH={recording.path(state_dir).resolve()}")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import aws_client, run_cli, write_project
+from conftest import aws_client, processes_with_env, run_cli, write_project
 from faultproxy import wait_until
 
 from provisioner import config
@@ -32,16 +32,7 @@ MESSAGE = "interrupted; Terraform saved its state; re-run spinup to continue or 
 
 def processes_of(cfg: Path) -> list[int]:
     """Every live process whose environment names this project's config (the CLI and its workers)."""
-    found = []
-    needle = f"PROVISIONER_CONFIG={cfg}".encode()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if needle in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+    return processes_with_env(f"PROVISIONER_CONFIG={cfg}")
 
 
 def start(cfg: Path, *args: str, log: Path) -> subprocess.Popen:

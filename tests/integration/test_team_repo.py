@@ -12,60 +12,24 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import boto3
 import pytest
-from conftest import REPO, moto_server, run_cli
+from conftest import moto_server, run_cli
+from projects import TEAM_PRODUCTION_ACCOUNT as PRODUCTION_ACCOUNT
+from projects import TEAM_ROOT as ROOT
+from projects import copy_team_repo as copy_repo
+from projects import write_team_config as write_config
 
 from provisioner.domain import tags
 from provisioner.domain.naming import stack_id
 
 pytestmark = pytest.mark.integration
 
-TEAM_REPO = REPO / "tests" / "teamrepo"
-ROOT = Path("environments") / "orders"
-PRODUCTION_ACCOUNT = "210987654321"   # the account the team's provider assumes a role in
 REGIONS = ("us-east-1", "us-west-2")
 TEAM_TAGS = {"team": "orders", "cost-center": "cc-4711"}
-
-
-def write_config(repo: Path, moto_url: str, mirror: Path, name: str) -> Path:
-    cfg = repo / "staging.toml"
-    cfg.write_text(f"""
-[project]
-root_module = "{ROOT}"
-module_tree = "."
-baseline = "{ROOT / 'production.tfvars'}"
-overrides = "{ROOT / 'staging.overrides.toml'}"
-state_dir = ".provisioner"
-name_variable = "stack_name"
-
-[target]
-kind = "local"
-endpoint = "{moto_url}"
-
-[backend]
-bucket = "it-team-{name}-state"
-
-[registry]
-table = "it-team-{name}-envs"
-
-[engine]
-provider_mirror = "{mirror}"
-
-[production]
-account_ids = ["{PRODUCTION_ACCOUNT}"]
-state_buckets = ["acme-prod-tfstate"]
-""")
-    return cfg
-
-
-def copy_repo(dest: Path) -> Path:
-    shutil.copytree(TEAM_REPO, dest, ignore=shutil.ignore_patterns(".provisioner", "staging.toml"))
-    return dest
 
 
 def client(moto_url: str, service: str, region: str = "us-east-1"):
