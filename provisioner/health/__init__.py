@@ -12,25 +12,28 @@ factory, a refresh-only plan from the engine) and call the functions re-exported
     variable_digests(tfvars)                         config_drift(recorded, tfvars) -> ConfigDrift
     render_markdown(AuditReport) / render_json(AuditReport)
 
-Importing this package imports no boto3, httpx or Terraform; probes import what they use.
+Importing this package imports no submodule: each name loads its own module on first use
+(``lazy_loader``), so a spinup without checks never pays for jinja2, tenacity or the probes, and
+``provisioner.health.model`` alone stays cheap. No boto3, httpx or Terraform either way; probes
+import what they use.
 """
 
+from typing import TYPE_CHECKING
+
+import lazy_loader
+
+# loaded with the config anyway
 from provisioner.config.health import HealthSpec, TestsSpec, parse_health, parse_tests
-from provisioner.health.checks import needs_aws, run_check, run_checks
-from provisioner.health.drift import (
-    ConfigDrift,
-    DriftError,
-    DriftReport,
-    ResourceDrift,
-    config_drift,
-    parse_refresh_plan,
-    refresh_plan_args,
-    show_args,
-    variable_digests,
-)
-from provisioner.health.model import CheckResult, HealthReport, StackContext
-from provisioner.health.report import AuditReport, CleanupEntry, ReportRow, render_json, render_markdown
-from provisioner.health.runner import TestRun, aws_test_env, build_env, run_tests
+
+_EXPORTS = {
+    "checks": ["needs_aws", "run_check", "run_checks"],
+    "drift": ["ConfigDrift", "DriftError", "DriftReport", "ResourceDrift", "config_drift",
+              "parse_refresh_plan", "refresh_plan_args", "show_args", "variable_digests"],
+    "model": ["CheckResult", "HealthReport", "StackContext"],
+    "report": ["AuditReport", "CleanupEntry", "ReportRow", "render_json", "render_markdown"],
+    "runner": ["TestRun", "aws_test_env", "build_env", "run_tests"],
+}
+__getattr__, _lazy_dir, _ = lazy_loader.attach(__name__, submod_attrs=_EXPORTS)
 
 __all__ = [
     "AuditReport", "CheckResult", "CleanupEntry", "ConfigDrift", "DriftError", "DriftReport",
@@ -39,3 +42,25 @@ __all__ = [
     "parse_tests", "refresh_plan_args", "render_json", "render_markdown", "run_check", "run_checks",
     "run_tests", "show_args", "variable_digests",
 ]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
+
+
+if TYPE_CHECKING:
+    from provisioner.health.checks import needs_aws, run_check, run_checks
+    from provisioner.health.drift import (
+        ConfigDrift,
+        DriftError,
+        DriftReport,
+        ResourceDrift,
+        config_drift,
+        parse_refresh_plan,
+        refresh_plan_args,
+        show_args,
+        variable_digests,
+    )
+    from provisioner.health.model import CheckResult, HealthReport, StackContext
+    from provisioner.health.report import AuditReport, CleanupEntry, ReportRow, render_json, render_markdown
+    from provisioner.health.runner import TestRun, aws_test_env, build_env, run_tests

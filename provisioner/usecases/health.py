@@ -13,27 +13,23 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from provisioner import health as stackhealth  # lazy: each name loads its module when used
 from provisioner.aws.clients import Aws
 from provisioner.config.retry import AwsRetry
 from provisioner.domain.naming import StackId
 from provisioner.domain.record import Record
 from provisioner.errors import BadInput, HealthFailed
-from provisioner.health import (
-    HealthReport,
-    StackContext,
-    TestRun,
-    aws_test_env,
-    build_env,
-    run_checks,
-    run_tests,
-)
+from provisioner.health.model import HealthReport, StackContext
 from provisioner.state.registry import RegistryConflict
 from provisioner.terraform import workspace
 from provisioner.usecases.reporter import Reporter
 from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import StackRequest, resolve_stack
+
+if TYPE_CHECKING:
+    from provisioner.health.runner import TestRun
 
 CHECK_AWS_ATTEMPTS = 2   # each check has its own retry budget; botocore's would multiply it
 
@@ -69,15 +65,17 @@ def check_aws(aws: Aws) -> Aws:
 
 
 def check(rt: Runtime, record: Record) -> HealthReport:
-    return run_checks(rt.settings.health, context(record), check_aws(rt.aws))
+    if not rt.settings.health.checks:   # the checks' module (jinja2, tenacity, probes) not even imported
+        return HealthReport(())
+    return stackhealth.run_checks(rt.settings.health, context(record), check_aws(rt.aws))
 
 
 def tests_env(rt: Runtime, record: Record) -> dict[str, str]:
     """The test command's environment: the stack's outputs and ids, the tool's AWS target, and the
     tool's own Python first on PATH (so ``python -m pytest`` finds the interpreter the tool runs in)."""
     spec = rt.settings.tests
-    env = build_env(context(record), aws_env=aws_test_env(rt.aws), extra=spec.env if spec else None,
-                    inherit=os.environ)
+    env = stackhealth.build_env(context(record), aws_env=stackhealth.aws_test_env(rt.aws),
+                                extra=spec.env if spec else None, inherit=os.environ)
     env["PATH"] = os.pathsep.join(p for p in (os.path.dirname(sys.executable), env.get("PATH")) if p)
     return env
 
@@ -95,7 +93,7 @@ def run_stack_tests(rt: Runtime, record: Record) -> TestRun | None:
     spec = rt.settings.tests
     if spec is None:
         return None
-    return run_tests(spec, tests_env(rt, record), tests_dir(rt, record.slug),
+    return stackhealth.run_tests(spec, tests_env(rt, record), tests_dir(rt, record.slug),
                      secrets=rt.read_secrets.values())
 
 

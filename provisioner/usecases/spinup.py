@@ -11,15 +11,15 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from provisioner.data import SeedResult
 from provisioner.domain import expiry
 from provisioner.domain.difference import Difference
 from provisioner.domain.naming import StackId
 from provisioner.domain.record import Record
 from provisioner.domain.tags import default_tags
 from provisioner.errors import ProvisionerError
-from provisioner.health import variable_digests
+from provisioner.health.drift import variable_digests
 from provisioner.render.model import Rendered
 from provisioner.safety import guard
 from provisioner.state import backend
@@ -27,7 +27,6 @@ from provisioner.sweep import plan as sweep
 from provisioner.terraform import workspace
 from provisioner.terraform.events import ChangeCounts, ResourceEvent
 from provisioner.usecases import health, skip
-from provisioner.usecases.data import datasets, seed_record
 from provisioner.usecases.operation import (
     Operation,
     failed,
@@ -56,6 +55,9 @@ from provisioner.usecases.stacks import (
 )
 from provisioner.usecases.teardown import teardown_held
 from provisioner.usecases.tferrors import explain
+
+if TYPE_CHECKING:
+    from provisioner.data import SeedResult
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,10 @@ def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool 
     ``health_gate`` is off. A stack whose inputs are those of its last apply skips Terraform
     (``usecases.skip``) unless ``refresh`` (or ``reset``)."""
     stack = resolve_stack(rt, req)
-    specs = datasets(rt) if seed and rt.settings.data else None
+    specs = None
+    if seed and rt.settings.data:   # the data layer (specs, loaders) is imported only for datasets
+        from provisioner.usecases.data import datasets
+        specs = datasets(rt)
     guard.check(rt.settings, rt.aws, backend.location(rt.settings, stack.slug).key)
     check_providers(rt, reporter)
     owner = req.owner or default_owner()
@@ -102,6 +107,7 @@ def spinup(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: bool 
             teardown_held(op)
         result = _apply(op, req, owner, rendered, refresh=refresh or reset)
         if specs is not None and result.record is not None:
+            from provisioner.usecases.data import seed_record
             record, seeded, _ = seed_record(rt, result.record, reporter)
             result = replace(result, record=record, seeded=seeded)
         op.outcome.detail = ("skipped: inputs unchanged" if result.skipped_since is not None else

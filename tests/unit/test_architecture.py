@@ -66,3 +66,30 @@ def test_cli_start_up_loads_no_heavy_library():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "", f"imported at start-up: {proc.stdout.strip()}"
+
+
+# What a spinup or teardown of a stack without datasets or health checks never needs: the seeding
+# and probing code loads when a stack has them (the lazy ``data`` and ``health`` packages).
+SEED_AND_PROBE = ("provisioner.data.ops", "provisioner.data.loaders", "provisioner.data.anonymise",
+                  "provisioner.data.privacy", "provisioner.health.checks", "provisioner.health.probes",
+                  "jinja2", "faker", "psycopg")
+
+
+@pytest.mark.parametrize("module", ["provisioner.usecases.spinup", "provisioner.usecases.teardown"])
+def test_lifecycle_loads_no_seeding_or_probing(module):
+    code = f"import sys; import {module}; print(','.join(m for m in {SEED_AND_PROBE!r} if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", f"{module} imported: {proc.stdout.strip()}"
+
+
+def test_lazy_packages_export_every_name():
+    """Each name the ``data`` and ``health`` packages list resolves (a typo in their lazy tables
+    would otherwise surface only in the command that first uses the name)."""
+    import provisioner.data
+    import provisioner.health
+
+    for package in (provisioner.data, provisioner.health):
+        missing = [n for n in package.__all__ if getattr(package, n, None) is None]
+        assert not missing, (package.__name__, missing)
+        assert set(package.__all__) <= set(dir(package))

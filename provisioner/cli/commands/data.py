@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-import msgspec
 
 from provisioner.cli.context import Ctx, pass_ctx
 from provisioner.cli.options import branch_option, json_option, reporter, stack_request
@@ -24,6 +23,8 @@ def data_group() -> None:
 @pass_ctx
 def plan(ctx: Ctx, branch: str | None, as_json: bool) -> None:
     """Datasets, sources, row counts and field rules; writes nothing."""
+    import msgspec
+
     from provisioner.usecases.data import plan_data
 
     run = plan_data(ctx.runtime(), stack_request(branch))
@@ -46,6 +47,8 @@ def plan(ctx: Ctx, branch: str | None, as_json: bool) -> None:
 
 
 def _loaded(ctx: Ctx, branch: str | None, only: tuple[str, ...], as_json: bool, reset: bool) -> None:
+    import msgspec
+
     from provisioner.usecases.data import seed_data
 
     with reporter() as progress:

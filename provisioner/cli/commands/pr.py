@@ -11,7 +11,6 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from secrets import token_hex
 from typing import Any
 
 import click
@@ -115,6 +114,8 @@ def _write_comments(bodies: list[str], comment_out: str | None, in_actions: bool
         return
     if quiet:
         return
+    from secrets import token_hex
+
     stop = token_hex(16)
     if in_actions:  # a line of strangers' text starting with "::" must not become a workflow command
         click.echo(f"::stop-commands::{stop}")
