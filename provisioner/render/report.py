@@ -11,6 +11,7 @@ from typing import Any
 from provisioner.domain.difference import UNSET, Difference
 from provisioner.render.model import Rendered
 from provisioner.render.paths import leaf_changes
+from provisioner.support.text import one_line
 
 DIFFERENCES_TEMPLATE = "differences.txt.j2"
 REPORT_VALUE_WIDTH = 40
@@ -48,21 +49,17 @@ def _is_part(path: str) -> bool:
     return "." in path or "[" in path
 
 
-def _one_line(text: str) -> str:
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-
-
 def format_differences(rendered: Rendered) -> str:
     """The differences as a fixed-width text table (templates/differences.txt.j2)."""
     from provisioner.support.templating import render_template
 
     with_origin = any(d.origin for d in rendered.differences)
     columns = ("variable", "production", *(("from",) if with_origin else ()), "staging", "rule", "reason")
-    rows = [{"variable": _one_line(path), "from": os.path.basename(d.origin) or "-",
+    rows = [{"variable": one_line(path), "from": os.path.basename(d.origin) or "-",
              "production": _show(production, d.mask("production"), "(not set)"),
              "staging": _show(staging, d.mask("staging"), "(removed)" if _is_part(path) else
                               "(module default)"), "rule": d.rule,
-             "reason": _one_line(d.reason)}
+             "reason": one_line(d.reason)}
             for d in rendered.differences for path, production, staging in _parts(d)]
     headers = {column: column for column in columns}
     widths = {column: max([len(headers[column])] + [len(row[column]) for row in rows]) for column in columns}
@@ -77,7 +74,7 @@ def format_data_differences(rows: Sequence[Any]) -> str:
     if not rows:
         return ""
     columns = ("dataset", "production", "staging", "reason")
-    cells = [[_one_line(str(getattr(r, c))) for c in columns] for r in rows]
+    cells = [[one_line(str(getattr(r, c))) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     lines = ["data differences from production (staging never holds real customer data):",
              "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from provisioner.config import Settings
 from provisioner.domain.record import Record
 from provisioner.errors import ProvisionerError
+from provisioner.support.text import one_line
 from provisioner.usecases.cleanup import TEARDOWN, Item, Plan
 from provisioner.usecases.runtime import Runtime
 from provisioner.usecases.stacks import expiry_reason
@@ -47,8 +48,7 @@ def matrix(plan: Plan, *, limit: int = MATRIX_LIMIT) -> tuple[dict[str, Any], li
 
 def plain_reason(text: str, limit: int = REASON_LIMIT) -> str:
     """A reason as one line of printable text, at most ``limit`` characters."""
-    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+    return one_line(text, limit)
 
 
 def check_reason(text: str) -> str:

@@ -82,12 +82,13 @@ def spinup(ctx: Ctx, branch: str | None, pr: int | None, owner: str | None, ttl:
 def teardown(ctx: Ctx, branch: str | None, slug: str | None, reason: str | None, dry_run: bool,
              as_json: bool) -> None:
     """Destroy a branch's stack, verify nothing tagged remains, delete its state."""
-    from provisioner.usecases.notify import check_reason
     from provisioner.usecases.teardown import teardown as run
 
     if slug and branch:
         raise click.UsageError("give --branch or --stack, not both")
     if reason is not None:
+        from provisioner.usecases.notify import check_reason
+
         try:
             reason = check_reason(reason)
         except ValueError as exc:
