@@ -15,7 +15,7 @@ from string import Template
 import boto3
 import pytest
 from cases import CASES
-from conftest import REPO, run_cli
+from conftest import REPO, moto_server, run_cli
 
 from provisioner.domain import tags
 
@@ -81,14 +81,18 @@ def snapshot(url: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, moto_url, provider_mirror):
-    """One bootstrapped project (state bucket, registry table) shared by every case."""
+def world(tmp_path_factory, provider_mirror):
+    """One bootstrapped project (state bucket, registry table) shared by every case, on an emulator
+    of its own: the snapshot before and after each case lists every bucket, table and tagged
+    resource, which on the worker's shared emulator (every integration test's registry and state
+    bucket) cost more than the case itself."""
     root = tmp_path_factory.mktemp("hostile")
-    cfg = root / "staging.toml"
-    example = {"baseline": STACK / "production.tfvars", "overrides": STACK / "staging.overrides.toml"}
-    cfg.write_text(config_text(example, root, moto_url, provider_mirror))
-    run_cli(cfg, "bootstrap")
-    return {"url": moto_url, "mirror": provider_mirror}
+    with moto_server(root) as url:
+        cfg = root / "staging.toml"
+        example = {"baseline": STACK / "production.tfvars", "overrides": STACK / "staging.overrides.toml"}
+        cfg.write_text(config_text(example, root, url, provider_mirror))
+        run_cli(cfg, "bootstrap")
+        yield {"url": url, "mirror": provider_mirror}
 
 
 def config_text(values: dict, case_dir: Path, url: str, mirror: Path) -> str:
