@@ -14,7 +14,7 @@ PYTEST := $(BIN)/python -m pytest
 WORKERS ?= 6
 XDIST  := -n $(WORKERS) --dist loadscope
 
-.PHONY: bytecode chromium postgres install demo teardown-demo test test-unit test-integration test-hostile lint \
+.PHONY: bytecode chromium postgres install demo teardown-demo test test-unit test-integration test-hostile test-cpu lint \
 	lint-workflows lint-tools shellcheck bench clean
 
 install: $(STAMP) $(MIRROR) bytecode postgres
@@ -85,6 +85,13 @@ test-integration: install chromium lint-tools
 # The hostile-input corpus (tests/hostile/cases.py) through the real CLI against the emulator.
 test-hostile: install
 	$(PYTEST) $(XDIST) tests/hostile
+
+# `make test` with each test's CPU time written (bench/testcpu.py), then the table by file and test:
+# where the two cores go, which wall times under xdist do not say.
+test-cpu: install chromium lint-tools
+	rm -rf .provisioner/testcpu
+	PYTHONPATH=bench $(PYTEST) -p testcpu $(XDIST) tests/integration tests/hostile tests/unit
+	$(BIN)/python bench/testcpu.py
 
 # ruff (style, imports), mypy (types; [tool.mypy] in pyproject.toml), the layer contract of
 # DESIGN.md (import-linter; [tool.importlinter]): a change that crosses a layer fails here; and the

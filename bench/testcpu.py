@@ -85,6 +85,12 @@ def main() -> None:
         by_file[r["test"].split("::")[0]] += r["cpu"]
     total = sum(by_file.values())
     print(f"{len(rows)} tests, {total:.0f} CPU-s ({total / 2 / 60:.1f} min on 2 cores)\n")
+    by_tier: Counter[str] = Counter()
+    for f, t in by_file.items():
+        by_tier[f.split("/")[1]] += t
+    for tier, t in by_tier.most_common():
+        print(f"{t:8.1f}  tests/{tier} ({t / total:.0%})")
+    print()
     for f, t in by_file.most_common(int(sys.argv[1]) if len(sys.argv) > 1 else 30):
         print(f"{t:8.1f}  {f}")
     print()
