@@ -48,7 +48,7 @@ else:
 
 
 def project(root: Path, url: str, *, plugin_cache: bool = True) -> Path:
-    return write_project(root, url, MIRROR, extra=f"plugin_cache = {str(plugin_cache).lower()}")
+    return write_project(root, url, MIRROR, extra=f"plugin_cache = {str(plugin_cache).lower()}", smoke=True)
 
 
 def timed(argv: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, int, float]:

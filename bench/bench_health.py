@@ -68,7 +68,7 @@ def main() -> None:
         info = emulator.start(Path(tmp) / "emu")
         try:
             plain = write_project(Path(tmp) / "plain", info.url, MIRROR, health="")
-            checked = write_project(Path(tmp) / "checked", info.url, MIRROR)
+            checked = write_project(Path(tmp) / "checked", info.url, MIRROR, smoke=True)
             for name, cfg in (("plain", plain), ("checked", checked)):   # fills each plugin cache
                 run(cfg, "spinup", "--branch", f"bench/warm-{name}")       # (not measured)
             got = rounds(plain, checked, args.rounds)

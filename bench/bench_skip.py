@@ -104,7 +104,8 @@ def main() -> None:
         try:
             projects = {
                 "example, no health checks": write_project(root / "bare", info.url, MIRROR, health=""),
-                "example with its checks and smoke suite": write_project(root / "checked", info.url, MIRROR),
+                "example with its checks and smoke suite": write_project(root / "checked", info.url, MIRROR,
+                                                                         smoke=True),
                 "team repository (tests/teamrepo)": team_project(root / "team", info.url),
             }
             for n, (name, cfg) in enumerate(projects.items()):   # one emulator: a branch each

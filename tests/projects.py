@@ -10,11 +10,13 @@ REPO = Path(__file__).resolve().parents[1]
 HEALTH_MARKER = "# ---- health and tests"
 
 
-def example_health() -> str:
-    """The example's [health] and [tests] tables, as the repository's staging.toml has them."""
+def example_health(*, smoke: bool = True) -> str:
+    """The example's [health] tables and (``smoke``) its [tests] table, as the repository's
+    staging.toml has them."""
     text = (REPO / "staging.toml").read_text()
     end = text.find("# --- staging data")   # the datasets come last and are copied on request only
-    return text[text.index(HEALTH_MARKER):end if end > 0 else None]
+    section = text[text.index(HEALTH_MARKER):end if end > 0 else None]
+    return section if smoke else section[:section.index("\n[tests]\n") + 1]
 
 
 def example_datasets() -> str:
@@ -26,10 +28,14 @@ def example_datasets() -> str:
 
 
 def write_project(root: Path, moto_url: str, mirror: Path, *, engine: str = "embedded",
-                  extra: str = "", health: str | None = None, data: bool = False) -> Path:
+                  extra: str = "", health: str | None = None, smoke: bool = False,
+                  data: bool = False) -> Path:
     """A project directory whose staging.toml points at the repo's example stack and the emulator,
-    with the example's health checks and smoke suite (``health``: other tables instead; "" none) and,
-    with ``data``, the example's datasets (spinup then seeds them)."""
+    with the example's health checks (``health``: other tables instead; "" none), with ``smoke``
+    its smoke suite as well, and with ``data`` the example's datasets (spinup then seeds them).
+
+    The smoke suite is off by default: it is a pytest process after every spinup (~1 CPU-s), and
+    the tests that test it (test_health_cli, test_pr_event, test_skip) ask for it."""
     root.mkdir(parents=True, exist_ok=True)
     cfg = root / "staging.toml"
     stack = REPO / "modules" / "stack"
@@ -57,7 +63,7 @@ table = "it-{tag}-envs"
 command = "{engine}"
 provider_mirror = "{mirror}"
 {extra}
-{example_health() if health is None else health}
+{example_health(smoke=smoke) if health is None else health}
 {example_datasets() if data else ""}
 """)
     return cfg

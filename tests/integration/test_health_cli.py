@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, moto_url, provider_mirror):
-    return write_project(tmp_path_factory.mktemp("health-cli"), moto_url, provider_mirror)
+    return write_project(tmp_path_factory.mktemp("health-cli"), moto_url, provider_mirror, smoke=True)
 
 
 @pytest.fixture(scope="module")

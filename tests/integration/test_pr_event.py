@@ -36,7 +36,7 @@ def gh():
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, moto_url, provider_mirror):
-    return write_project(tmp_path_factory.mktemp("prevents"), moto_url, provider_mirror)
+    return write_project(tmp_path_factory.mktemp("prevents"), moto_url, provider_mirror, smoke=True)
 
 
 def load(name: str) -> dict:

@@ -32,7 +32,7 @@ def project(tmp_path_factory, moto_url, provider_mirror):
     shutil.copytree(REPO / "modules", root / "modules", ignore=shutil.ignore_patterns(".terraform"))
     shutil.copy(REPO / "modules" / "stack" / "production.tfvars", root / "production.tfvars")
     shutil.copy(REPO / "modules" / "stack" / "staging.overrides.toml", root / "overrides.toml")
-    cfg = write_project(root, moto_url, provider_mirror)
+    cfg = write_project(root, moto_url, provider_mirror, smoke=True)
     stack = REPO / "modules" / "stack"
     text = cfg.read_text().replace(f'"{stack / "production.tfvars"}"', f'"{root / "production.tfvars"}"')
     text = text.replace(f'"{stack / "staging.overrides.toml"}"', f'"{root / "overrides.toml"}"')
