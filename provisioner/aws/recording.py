@@ -27,6 +27,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from provisioner.support.files import write_private_text
+
 RECORDING = "emulator-recording.jsonl"
 SEED = 20261201
 
@@ -68,13 +70,7 @@ def _entries(target: Path) -> tuple[list[dict[str, Any]], int]:
             entries.append(entry)
     dropped = len(lines) - len(good)
     if dropped:
-        fresh = target.with_name(f".{target.name}.rewrite")
-        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("".join(f"{line}\n" for line in good))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(fresh, target)
+        write_private_text(target, "".join(f"{line}\n" for line in good))
     return entries, dropped
 
 
