@@ -15,11 +15,11 @@ from typing import Any
 
 from provisioner.aws.errors import LOST_RACE, call, must
 from provisioner.domain.record import Record
-from provisioner.state.registry import LIVE, LIVE_ATTRIBUTE, LIVE_INDEX, record_or_problem
+from provisioner.state.registry import LIVE, LIVE_ATTRIBUTE, LIVE_INDEX, live_index_of, record_or_problem
 
 
 def has_index(desc: dict[str, Any]) -> bool:
-    return any(i.get("IndexName") == LIVE for i in desc.get("GlobalSecondaryIndexes", []))
+    return live_index_of(desc) is not None
 
 
 def ensure_live_index(ddb: Any, table: str) -> list[str]:

@@ -122,6 +122,11 @@ def _problem(item: dict[str, Any]) -> str | Record:
 record_or_problem = _problem   # for the index upgrade (state.liveindex)
 
 
+def live_index_of(table: dict[str, Any]) -> dict[str, Any] | None:
+    """The index of live records in a ``DescribeTable`` answer's ``Table``, None when it has none."""
+    return next((i for i in table.get("GlobalSecondaryIndexes", []) if i.get("IndexName") == LIVE), None)
+
+
 def _slug_of(item: dict[str, Any]) -> str:
     slug = item.get("slug")
     return str(slug.get("S", slug)) if isinstance(slug, dict) else repr(slug)
@@ -189,8 +194,8 @@ class Registry:
             TableName=self.table), none_on=NO_TABLE, table=self.table)
         if desc is None:
             return None
-        found = [i for i in desc["Table"].get("GlobalSecondaryIndexes", []) if i.get("IndexName") == LIVE]
-        return str(found[0].get("IndexStatus", "ACTIVE")) if found else "missing"
+        index = live_index_of(desc["Table"])
+        return str(index.get("IndexStatus", "ACTIVE")) if index is not None else "missing"
 
     def _read(self, op: str, kwargs: dict[str, Any], none_on: tuple[str, ...] = NO_TABLE
               ) -> list[dict[str, Any]] | None:
