@@ -89,9 +89,8 @@ class _Clocks:
 
 
 def _record_reason(rt: Runtime, rec: Record, now: float, states: set[str],
-                   pr_state: PrState | None, clocks: _Clocks | None = None) -> tuple[str, str] | None:
+                   pr_state: PrState | None, clocks: _Clocks) -> tuple[str, str] | None:
     """(action, reason) for one live record, or None when it stays as it is."""
-    clocks = clocks or _Clocks.of(rt.settings)
     if rec.status == "failed" and now - rec.updated_at >= clocks.failed_after:
         return TEARDOWN, f"failed {int((now - rec.updated_at) // 3600)}h ago: {rec.error[:80]}"
     why = expiry.reason(rec.fixed_expiry, rec.active_at, rec.created_at, rec.keep, now, clocks.policy)
