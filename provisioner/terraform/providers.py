@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner.config.retry import LOCAL_TERRAFORM_MAX_RETRIES
 from provisioner.domain.tags import MANAGED_BY
 from provisioner.errors import RenderError
 from provisioner.terraform.rootmodule import ProviderBlock, RootModule, unquote
@@ -73,11 +72,9 @@ class Neutralised:
     what: str
 
 
-def local_settings(endpoint: str, keys: tuple[str, ...],
-                   max_retries: int | None = LOCAL_TERRAFORM_MAX_RETRIES) -> dict[str, Any]:
+def local_settings(endpoint: str, keys: tuple[str, ...]) -> dict[str, Any]:
     return {"access_key": "test", "secret_key": "test", "skip_credentials_validation": True,
             "skip_requesting_account_id": True, "skip_metadata_api_check": True, "s3_force_path_style": True,
-            **({} if max_retries is None else {"max_retries": max_retries}),
             "endpoints": {key: endpoint for key in keys}}
 
 
@@ -98,10 +95,10 @@ def provider_overrides(root: RootModule, tool_tags: dict[str, str], *, region: s
         if not block.has_region:
             cfg["region"] = region
         cfg["default_tags"] = {"tags": merged_tags(block.tags, tool_tags)}
-        if not endpoint and max_retries is not None:
+        if max_retries is not None:
             cfg["max_retries"] = max_retries
         if endpoint:
-            cfg.update(local_settings(endpoint, endpoint_keys, max_retries))
+            cfg.update(local_settings(endpoint, endpoint_keys))
             if block.role_arns:
                 cfg["assume_role"] = {"role_arn": ""}
                 roles = ", ".join(unquote(r) or r for r in block.role_arns)
