@@ -62,8 +62,7 @@ def teardown(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: boo
     stack = resolve_stack(rt, req)
     loc = backend.location(rt.settings, stack.slug)
     guard.check(rt.settings, rt.aws, loc.key)
-    record, has_state = pair(lambda: rt.registry.get(stack.slug), lambda: backend.state_exists(rt.aws, loc))
-    check_owner_of_slug(record, stack)
+    record, has_state = _record_and_state(rt, stack, loc)
     if nothing_to_destroy(record, has_state):
         if not dry_run:
             workspace.remove(rt.settings, stack.slug)  # a stack with no live record keeps no local files
@@ -79,6 +78,14 @@ def teardown(rt: Runtime, req: StackRequest, reporter: Reporter, *, dry_run: boo
         return teardown_held(op)
 
 
+def _record_and_state(rt: Runtime, stack: StackId, loc: backend.StateLocation) -> tuple[Record | None, bool]:
+    """The stack's record and whether it has a state, read at once; refused when the slug's record
+    belongs to another branch. Read before the lease is taken and again under it."""
+    record, has_state = pair(lambda: rt.registry.get(stack.slug), lambda: backend.state_exists(rt.aws, loc))
+    check_owner_of_slug(record, stack)
+    return record, has_state
+
+
 def nothing_to_destroy(record: Record | None, has_state: bool) -> bool:
     return (record is None or not record.live) and not has_state
 
@@ -89,8 +96,7 @@ def teardown_held(op: Operation) -> TeardownResult:
     The caller holds the stack's lease."""
     rt, stack = op.rt, op.stack
     loc = backend.location(rt.settings, stack.slug)
-    record, has_state = pair(lambda: rt.registry.get(stack.slug), lambda: backend.state_exists(rt.aws, loc))
-    check_owner_of_slug(record, stack)
+    record, has_state = _record_and_state(rt, stack, loc)
     if nothing_to_destroy(record, has_state):
         workspace.remove(rt.settings, stack.slug)
         return TeardownResult(stack, "nothing")
