@@ -120,7 +120,11 @@ def _destroy_beside(op: Operation, working: Record, has_state: bool) -> tuple[Ch
     """Terraform destroy (when there is state), and beside it, in a thread, what does not wait for
     it: the stack's PostgreSQL database is dropped (it is no Terraform resource) and the clients of
     the nothing-tagged check are built. Returns the counts and whether a database was dropped; a
-    failure of either side is raised (the other's, if both failed, as a note on it)."""
+    failure of either side is raised (the other's, if both failed, as a note on it).
+
+    Not ``support.parallel.pair``, which runs both calls in pool threads: the destroy stays on this
+    thread, where Python delivers SIGINT and SIGTERM (``support.interrupts`` raises ``Interrupted``
+    or passes the signal to Terraform from here)."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="teardown-beside") as pool:
         beside = pool.submit(_beside_destroy, op.rt, working)
         try:
